@@ -1,0 +1,39 @@
+# Project-wide warnings and helpers so each library's CMakeLists.txt stays a few lines.
+add_library(kedge_warnings INTERFACE)
+target_compile_options(kedge_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual
+  -Wno-unused-parameter
+  $<$<BOOL:${KEDGE_WERROR}>:-Werror>)
+
+# kedge_library(<name> SOURCES ... [DEPS ...])  -> target kedge_<name>, alias kedge::<name>.
+# Headers are included as "<lib>/<file>.hpp" from src/.
+function(kedge_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(kedge_${name} STATIC ${ARG_SOURCES})
+  add_library(kedge::${name} ALIAS kedge_${name})
+  target_include_directories(kedge_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(kedge_${name} PUBLIC ${ARG_DEPS} PRIVATE kedge_warnings)
+endfunction()
+
+# kedge_test(<name> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [TIMEOUT s])
+# One gtest binary per library; every test case becomes its own ctest entry with the label.
+function(kedge_test name)
+  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} kedge_test_support GTest::gtest GTest::gmock
+                        kedge_warnings)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "KEDGE_SOURCE_DIR=${PROJECT_SOURCE_DIR};KEDGE_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# kedge_bench(<name> SOURCES ... [DEPS ...]) -> a Google Benchmark binary under bench/.
+function(kedge_bench name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark kedge_warnings)
+endfunction()
