@@ -1,0 +1,111 @@
+#include "apiserver/storage/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+namespace kedge::apiserver::storage::sqlite {
+
+Db::~Db() {
+    if (db_) sqlite3_close_v2(db_);
+}
+
+Db& Db::operator=(Db&& other) noexcept {
+    if (this != &other) {
+        if (db_) sqlite3_close_v2(db_);
+        db_ = other.db_;
+        other.db_ = nullptr;
+    }
+    return *this;
+}
+
+Result<Db> Db::open(const std::string& path, bool create, int busy_timeout_ms) {
+    Db db;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (create) flags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
+        return Error(errc::io_error, "cannot open " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(db.db_, busy_timeout_ms);
+    sqlite3_extended_result_codes(db.db_, 1);
+    return db;
+}
+
+Result<void> Db::exec(std::string_view sql) {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        return Error(errc::io_error, "sqlite: " + msg + " in: " + s.substr(0, 80));
+    }
+    return {};
+}
+
+std::string Db::last_error() const { return db_ ? sqlite3_errmsg(db_) : "no database"; }
+
+Stmt::~Stmt() {
+    if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Stmt& Stmt::operator=(Stmt&& other) noexcept {
+    if (this != &other) {
+        if (stmt_) sqlite3_finalize(stmt_);
+        stmt_ = other.stmt_;
+        db_ = other.db_;
+        other.stmt_ = nullptr;
+    }
+    return *this;
+}
+
+Result<Stmt> Stmt::prepare(Db& db, std::string_view sql) {
+    Stmt s;
+    s.db_ = db.handle();
+    int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &s.stmt_, nullptr);
+    if (rc != SQLITE_OK) {
+        return Error(errc::internal,
+                     "sqlite prepare failed: " + db.last_error() + " in: " + std::string(sql));
+    }
+    return s;
+}
+
+void Stmt::bind(int index, std::int64_t v) { sqlite3_bind_int64(stmt_, index, v); }
+
+void Stmt::bind(int index, std::string_view text) {
+    sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+void Stmt::bind_null(int index) { sqlite3_bind_null(stmt_, index); }
+
+Result<bool> Stmt::step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Error(errc::io_error, std::string("sqlite step failed: ") + sqlite3_errmsg(db_) +
+                                     " in: " + sqlite3_sql(stmt_));
+}
+
+Result<void> Stmt::run() {
+    auto r = step();
+    if (!r) return r.error();
+    return {};
+}
+
+void Stmt::reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Stmt::column_int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Stmt::column_text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+}
+
+bool Stmt::column_is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+}  // namespace kedge::apiserver::storage::sqlite

@@ -1,0 +1,80 @@
+#pragma once
+// Thin RAII wrappers over the SQLite C API used by SqliteStorage: a connection and a prepared
+// statement whose errors come back as kedge::Error values naming the statement.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace kedge::apiserver::storage::sqlite {
+
+// One SQLite connection (not shared between threads at the same time).
+class Db {
+  public:
+    Db() = default;
+    ~Db();
+    Db(Db&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+    Db& operator=(Db&& other) noexcept;
+    Db(const Db&) = delete;
+
+    // Opens (creating when asked) with a busy timeout, so a checkpoint or another connection's
+    // lock is waited for instead of failing with SQLITE_BUSY at once.
+    static Result<Db> open(const std::string& path, bool create, int busy_timeout_ms);
+
+    // Runs one or more statements without results.
+    Result<void> exec(std::string_view sql);
+    sqlite3* handle() const { return db_; }
+    std::string last_error() const;
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+// A prepared statement, reset after each use by the Use guard below.
+class Stmt {
+  public:
+    Stmt() = default;
+    ~Stmt();
+    Stmt(Stmt&& other) noexcept : stmt_(other.stmt_), db_(other.db_) { other.stmt_ = nullptr; }
+    Stmt& operator=(Stmt&& other) noexcept;
+    Stmt(const Stmt&) = delete;
+
+    static Result<Stmt> prepare(Db& db, std::string_view sql);
+
+    void bind(int index, std::int64_t v);
+    void bind(int index, std::string_view text);  // copied (SQLITE_TRANSIENT)
+    void bind_null(int index);
+
+    // SQLITE_ROW -> true, SQLITE_DONE -> false, anything else -> io_error with the message.
+    Result<bool> step();
+    // step() that must end with SQLITE_DONE.
+    Result<void> run();
+    void reset();
+
+    std::int64_t column_int(int col) const;
+    std::string column_text(int col) const;
+    bool column_is_null(int col) const;
+
+  private:
+    sqlite3_stmt* stmt_ = nullptr;
+    sqlite3* db_ = nullptr;
+};
+
+// Resets (and unbinds) a statement when a use of it ends, also on early returns.
+class StmtUse {
+  public:
+    explicit StmtUse(Stmt& s) : s_(s) {}
+    ~StmtUse() { s_.reset(); }
+    StmtUse(const StmtUse&) = delete;
+    StmtUse& operator=(const StmtUse&) = delete;
+
+  private:
+    Stmt& s_;
+};
+
+}  // namespace kedge::apiserver::storage::sqlite
