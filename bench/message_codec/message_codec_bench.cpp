@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "bus/codec.hpp"
-#include "pod_fixture.hpp"
+#include "fixtures/pod_fixture.hpp"
 
 namespace {
 

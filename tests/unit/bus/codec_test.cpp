@@ -12,7 +12,7 @@
 #include "bus/constants.hpp"
 #include "bus/go_json.hpp"
 #include "bus/json_validate.hpp"
-#include "pod_fixture.hpp"
+#include "fixtures/pod_fixture.hpp"
 
 namespace kedge::bus {
 namespace {
