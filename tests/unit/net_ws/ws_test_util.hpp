@@ -82,11 +82,12 @@ inline asio::awaitable<void> echo(std::shared_ptr<WsConnection> c) {
     }
 }
 
-// Collects what the "net.ws" logger writes while it is alive.
+// Collects what one component's logger ("net.ws" by default) writes while it is alive.
 class LogCapture {
 public:
-    LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
-        logger_ = log::get("net.ws");
+    explicit LogCapture(std::string_view component = "net.ws")
+        : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+        logger_ = log::get(component);
         logger_->sinks().push_back(sink_);
         old_level_ = logger_->level();
         if (old_level_ > spdlog::level::info) logger_->set_level(spdlog::level::info);
