@@ -3,6 +3,10 @@
 namespace kedge {
 namespace {
 
+// boost::system::error_category has a protected non-virtual destructor by design (categories
+// are never deleted through a base pointer); g++ warns about it anyway.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class KedgeCategory final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "kedge"; }
@@ -29,6 +33,7 @@ public:
         return "unknown kedge error";
     }
 };
+#pragma GCC diagnostic pop
 
 }  // namespace
 

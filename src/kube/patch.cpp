@@ -17,6 +17,9 @@ namespace json = boost::json;
 
 namespace {
 
+// See base/error.cpp: boost's category base has a protected non-virtual destructor by design.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class PatchCategory final : public boost::system::error_category {
   public:
     const char* name() const noexcept override { return "kube.patch"; }
@@ -34,6 +37,7 @@ class PatchCategory final : public boost::system::error_category {
         return "unknown patch error";
     }
 };
+#pragma GCC diagnostic pop
 
 Error patch_error(patch_errc e, std::string detail) {
     return Error(make_error_code(e), std::move(detail));
