@@ -32,15 +32,22 @@ Result<KeyValue> Storage::guaranteed_update(std::string_view key, const UpdateFn
         auto current = get(key);
         if (!current) return current.error();
         std::string written;
+        std::uint64_t predicted_rev = 0;
         auto rev = update(
             key,
             [&](std::uint64_t new_rev) -> Result<std::string> {
+                predicted_rev = new_rev;
                 auto v = fn(*current, new_rev);
                 if (v) written = *v;
                 return v;
             },
             current->mod_rev);
         if (rev) {
+            // Backends that only predict the revision (etcd assigns it at commit) may have
+            // stamped another one into the bytes; the caller must see the real one.
+            if (*rev != predicted_rev) {
+                if (auto restamped = set_resource_version(written, *rev)) written = *restamped;
+            }
             return KeyValue{std::string(key), std::move(written), *rev, current->create_rev};
         }
         // Someone else wrote between our get and update: read again and reapply.
