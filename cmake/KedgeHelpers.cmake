@@ -27,7 +27,7 @@ function(kedge_test name)
                         kedge_warnings)
   gtest_discover_tests(${name}
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
-    ENVIRONMENT "KEDGE_SOURCE_DIR=${PROJECT_SOURCE_DIR};KEDGE_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    ENVIRONMENT "KEDGE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
 

@@ -20,7 +20,10 @@ std::vector<std::string> split_path(std::string_view path) {
     return parts;
 }
 
-bool truthy(std::string_view v) { return v == "true" || v == "1"; }
+// Go's strconv.ParseBool, which kube-apiserver uses for ?watch= (python sends "True").
+bool truthy(std::string_view v) {
+    return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
 
 std::string lower(std::string_view s) {
     std::string out(s);

@@ -624,6 +624,11 @@ awaitable<void> Session<Stream>::wait_client_gone() {
     while (!client_gone()) {
         gone_timer_.expires_at(kNever);
         co_await gone_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        // A caller racing this against its own wake-ups (operator||) cancels it; return then,
+        // or the race never completes.
+        if ((co_await asio::this_coro::cancellation_state).cancelled() !=
+            asio::cancellation_type::none)
+            co_return;
     }
 }
 

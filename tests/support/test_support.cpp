@@ -193,4 +193,8 @@ std::string source_path(const std::string& relative) {
     return std::string(root ? root : ".") + "/" + relative;
 }
 
+std::string build_path(const std::string& relative) {
+    return std::string(KEDGE_BUILD_DIR) + "/" + relative;
+}
+
 }  // namespace kedge::test

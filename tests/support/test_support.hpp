@@ -79,4 +79,7 @@ TestPki make_test_pki(const std::string& dir, const std::string& client_cn = "sy
 // Absolute path of a file in the source tree (KEDGE_SOURCE_DIR is set by ctest).
 std::string source_path(const std::string& relative);
 
+// Absolute path of a file in the build tree, e.g. "apps/kedge-apiserver/kedge-apiserver".
+std::string build_path(const std::string& relative);
+
 }  // namespace kedge::test

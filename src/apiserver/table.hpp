@@ -1,0 +1,35 @@
+#pragma once
+// Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for (Accept
+// "application/json;as=Table;v=v1;g=meta.k8s.io"), with kube-apiserver's columns for the common
+// built-in kinds and Name/Age for everything else.
+
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "apiserver/resource_types.hpp"
+#include "base/clock.hpp"
+
+namespace kedge::apiserver {
+
+// True when the Accept header prefers a meta.k8s.io/v1 Table.
+bool wants_table(std::string_view accept);
+
+// ?includeObject=: what each row carries besides its cells.
+enum class IncludeObject { kNone, kMetadata, kObject };
+IncludeObject parse_include_object(std::string_view value);
+
+// A Table of the objects of a list body (<Kind>List JSON), keeping its list metadata.
+// with_columns=false leaves columnDefinitions out (watch events after the first).
+boost::json::object table_of_list(const ResourceType& type, const boost::json::object& list,
+                                  IncludeObject include, Clock::time_point now);
+// A Table with one row for one object.
+boost::json::object table_of_object(const ResourceType& type, const boost::json::object& obj,
+                                    IncludeObject include, Clock::time_point now,
+                                    bool with_columns = true);
+
+// kube's duration.HumanDuration ("5s", "3m20s", "2d4h", ...).
+std::string human_duration(std::chrono::seconds d);
+
+}  // namespace kedge::apiserver
