@@ -299,8 +299,11 @@ awaitable<void> ApiServer::Impl::resource(net::HttpRequest& req, net::HttpRespon
             }
         }
         if (!mt.empty() && mt != "application/json") {
-            co_await send_status(resp, kube::status_unsupported_media_type(
-                                           {"application/json", "application/yaml"}));
+            // Built outside the co_await: g++ 12 rejects a braced list of string literals
+            // inside a coroutine's co_await expression ("array used as initializer").
+            auto status = kube::status_unsupported_media_type(
+                std::vector<std::string>{"application/json", "application/yaml"});
+            co_await send_status(resp, std::move(status));
             co_return;
         }
         auto r = co_await run_blocking(pool, [&] {

@@ -477,8 +477,10 @@ awaitable<void> Session<Stream>::dispatch(http::request<http::string_body>& req)
             hr.route_params = std::move(match.params);
             co_await match.handler(hr, responder);
         } else if (match.outcome == detail::HttpRouter::Outcome::method_not_allowed) {
-            co_await responder.respond(405, "method not allowed\n", "text/plain",
-                                       {{"Allow", match.allowed}});
+            // Headers built outside the co_await: g++ 12 rejects a braced list of string
+            // literals as a coroutine argument ("array used as initializer").
+            HttpHeaders allow{{std::string("Allow"), match.allowed}};
+            co_await responder.respond(405, "method not allowed\n", "text/plain", std::move(allow));
         } else if (fallback) {
             co_await fallback(hr, responder);
         } else {
@@ -626,9 +628,8 @@ awaitable<void> Session<Stream>::wait_client_gone() {
         co_await gone_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         // A caller racing this against its own wake-ups (operator||) cancels it; return then,
         // or the race never completes.
-        if ((co_await asio::this_coro::cancellation_state).cancelled() !=
-            asio::cancellation_type::none)
-            co_return;
+        auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) co_return;
     }
 }
 
