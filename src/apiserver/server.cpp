@@ -501,6 +501,7 @@ std::shared_ptr<ApiServer> ApiServer::make(asio::any_io_executor ex,
     // beyond that the HTTP layer refuses them itself.
     ho.max_body_bytes = impl->options.max_body_bytes + 1024 * 1024;
     ho.name = "apiserver";
+    ho.max_connections = impl->options.max_connections;
     impl->http = net::HttpServer::make(ex, ho);
     Impl* raw = impl.get();
     // Every path goes through one handler: authentication and authorization come first.

@@ -29,6 +29,9 @@ struct ApiServerOptions {
     // A BOOKMARK is sent this often on watches that asked for them.
     std::chrono::milliseconds bookmark_interval = std::chrono::seconds(30);
     std::size_t watch_queue_capacity = 1'000;  // events buffered per slow watcher
+    // Every watch holds a connection: the target is one write reaching 10,000 watchers, with
+    // room for the writers and the controllers beside them.
+    std::size_t max_connections = 50'000;
 };
 
 // One API server endpoint. Create with make(), then start(); stop() from any thread.
