@@ -441,8 +441,23 @@ std::size_t HttpClient::connections_opened() const {
     return impl_->opened;
 }
 
-awaitable<Result<HttpResponse>> HttpClient::request(HttpRequestSpec spec) {
-    auto impl = impl_;
+namespace {
+
+// A connection with a response read as far as `read` goes (the whole response, or its head).
+template <class Parser>
+struct Exchange {
+    std::shared_ptr<Conn> conn;
+    std::unique_ptr<Parser> parser;
+};
+
+// One request/response exchange shared by request() and stream(): a pooled connection when
+// there is one (else a new one), the whole exchange under one deadline, and the retry rule: a
+// reused connection that fails while sending, or (idempotent methods) before any response byte,
+// was closed by the server while idle, so try once more on a fresh connection.
+template <class Parser, class Setup, class Read>
+awaitable<Result<Exchange<Parser>>> exchange(std::shared_ptr<HttpClient::Impl> impl,
+                                             HttpRequestSpec spec, std::string what, Setup setup,
+                                             Read read) {
     auto timeout = spec.timeout.value_or(impl->opts.request_timeout);
     auto req = impl->build(spec);
     for (int attempt = 0;; ++attempt) {
@@ -460,7 +475,7 @@ awaitable<Result<HttpResponse>> HttpClient::request(HttpRequestSpec spec) {
         });
         auto timeout_error = [&] {
             return Error(errc::timeout, spec.method + " " + spec.target + " to " + impl->where() +
-                                            ": no complete response within " +
+                                            ": no " + what + " within " +
                                             std::to_string(timeout.count()) + " ms");
         };
         auto ec = co_await impl->write(*conn, req);
@@ -471,80 +486,63 @@ awaitable<Result<HttpResponse>> HttpClient::request(HttpRequestSpec spec) {
             co_return Error(errc::unavailable, "sending " + spec.method + " " + spec.target +
                                                    " to " + impl->where() + ": " + ec.message());
         }
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(impl->opts.max_body_bytes);
-        if (spec.method == "HEAD") parser.skip(true);
-        ec = co_await impl->read_all(*conn, parser);
+        auto parser = std::make_unique<Parser>();
+        setup(*parser);
+        ec = co_await read(*impl, *conn, *parser);
         if (ec) {
             conn->close();
             if (timed_out) co_return timeout_error();
-            if (reused && !parser.got_some() && idempotent(spec.method)) continue;
+            if (reused && !parser->got_some() && idempotent(spec.method)) continue;
             if (ec == http::error::body_limit)
                 co_return Error(errc::too_large, "response to " + spec.method + " " + spec.target +
                                                      " is larger than " +
                                                      std::to_string(impl->opts.max_body_bytes) +
                                                      " bytes");
-            co_return Error(errc::io_error, "reading the response to " + spec.method + " " +
+            co_return Error(errc::io_error, "reading the " + what + " of " + spec.method + " " +
                                                 spec.target + " from " + impl->where() + ": " +
                                                 ec.message());
         }
-        auto& res = parser.get();
-        HttpResponse out;
-        out.status = static_cast<int>(res.result_int());
-        out.headers = copy_headers(res.base());
-        out.body = std::move(res.body());
-        if (res.keep_alive())
-            impl->give_back(std::move(conn));
-        else
-            conn->close();
-        co_return out;
+        co_return Exchange<Parser>{std::move(conn), std::move(parser)};
     }
 }
 
-awaitable<Result<std::unique_ptr<HttpStream>>> HttpClient::stream(HttpRequestSpec spec) {
+}  // namespace
+
+awaitable<Result<HttpResponse>> HttpClient::request(HttpRequestSpec spec) {
+    using Parser = http::response_parser<http::string_body>;
     auto impl = impl_;
-    auto timeout = spec.timeout.value_or(impl->opts.request_timeout);
-    auto req = impl->build(spec);
-    for (int attempt = 0;; ++attempt) {
-        auto conn = attempt == 0 ? impl->take_idle() : nullptr;
-        bool reused = conn != nullptr;
-        if (!conn) {
-            auto c = co_await impl->connect();
-            if (!c) co_return c.error();
-            conn = std::move(*c);
-        }
-        bool timed_out = false;
-        Deadline deadline(impl->ex, timeout, [&] {
-            timed_out = true;
-            conn->close();
-        });
-        auto timeout_error = [&] {
-            return Error(errc::timeout, spec.method + " " + spec.target + " to " + impl->where() +
-                                            ": no response head within " +
-                                            std::to_string(timeout.count()) + " ms");
-        };
-        auto ec = co_await impl->write(*conn, req);
-        if (ec) {
-            conn->close();
-            if (timed_out) co_return timeout_error();
-            if (reused) continue;
-            co_return Error(errc::unavailable, "sending " + spec.method + " " + spec.target +
-                                                   " to " + impl->where() + ": " + ec.message());
-        }
-        auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
-        parser->body_limit(boost::none);  // a watch is unbounded; read_line limits lines
-        ec = co_await impl->read_head(*conn, *parser);
-        if (ec) {
-            conn->close();
-            if (timed_out) co_return timeout_error();
-            if (reused && !parser->got_some() && idempotent(spec.method)) continue;
-            co_return Error(errc::io_error, "reading the response head of " + spec.method + " " +
-                                                spec.target + " from " + impl->where() + ": " +
-                                                ec.message());
-        }
-        co_return std::unique_ptr<HttpStream>(
-            std::make_unique<StreamImpl>(impl, std::move(conn), std::move(parser)));
-    }
+    bool head = spec.method == "HEAD";
+    auto ex = co_await exchange<Parser>(
+        impl, std::move(spec), "complete response",
+        [&](Parser& p) {
+            p.body_limit(impl->opts.max_body_bytes);
+            if (head) p.skip(true);
+        },
+        [](Impl& i, Conn& c, Parser& p) { return i.read_all(c, p); });
+    if (!ex) co_return ex.error();
+    auto& res = ex->parser->get();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.headers = copy_headers(res.base());
+    out.body = std::move(res.body());
+    if (res.keep_alive())
+        impl->give_back(std::move(ex->conn));
+    else
+        ex->conn->close();
+    co_return out;
+}
+
+awaitable<Result<std::unique_ptr<HttpStream>>> HttpClient::stream(HttpRequestSpec spec) {
+    using Parser = http::response_parser<http::buffer_body>;
+    auto impl = impl_;
+    auto ex = co_await exchange<Parser>(
+        impl, std::move(spec), "response head",
+        // A watch is unbounded; read_line limits the length of each line instead.
+        [](Parser& p) { p.body_limit(boost::none); },
+        [](Impl& i, Conn& c, Parser& p) { return i.read_head(c, p); });
+    if (!ex) co_return ex.error();
+    co_return std::unique_ptr<HttpStream>(
+        std::make_unique<StreamImpl>(impl, std::move(ex->conn), std::move(ex->parser)));
 }
 
 }  // namespace kedge::net
