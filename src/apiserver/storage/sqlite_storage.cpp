@@ -233,7 +233,11 @@ struct SqliteStorage::Impl {
 
     Result<void> init();
     Result<std::optional<KeyValue>> lookup(std::string_view key);
+    // The current row of key, checked against the caller's expected mod_rev (0 = any).
+    Result<KeyValue> lookup_expected(std::string_view key, std::uint64_t expected_mod_rev);
     Result<void> append_event(const Event& e);
+    // After a row write w: logs the event and makes it pending; an SQL error poisons the batch.
+    Result<bool> record(Result<void> w, Event e);
     Result<void> run_write(const std::function<Result<bool>()>& op);
     void commit(const std::shared_ptr<Batch>& b, std::vector<Event> events,
                 std::optional<Error> failure);
@@ -344,6 +348,30 @@ Result<std::optional<KeyValue>> SqliteStorage::Impl::lookup(std::string_view key
     return std::optional<KeyValue>(KeyValue{std::string(key), w_get.column_text(0),
                                             to_u64(w_get.column_int(1)),
                                             to_u64(w_get.column_int(2))});
+}
+
+Result<KeyValue> SqliteStorage::Impl::lookup_expected(std::string_view key,
+                                                     std::uint64_t expected_mod_rev) {
+    auto cur = lookup(key);
+    if (!cur) return cur.error();
+    if (!*cur) return Error(errc::not_found, "key " + std::string(key) + " not found");
+    if (expected_mod_rev != 0 && (*cur)->mod_rev != expected_mod_rev) {
+        return Error(errc::conflict, "key " + std::string(key) + " is at revision " +
+                                         std::to_string((*cur)->mod_rev) + ", expected " +
+                                         std::to_string(expected_mod_rev));
+    }
+    return std::move(**cur);
+}
+
+Result<bool> SqliteStorage::Impl::record(Result<void> w, Event e) {
+    if (w) w = append_event(e);
+    if (!w) {
+        poisoned = w.error();
+        return w.error();
+    }
+    next_rev = e.mod_rev;
+    pending_events.push_back(std::move(e));
+    return true;
 }
 
 Result<void> SqliteStorage::Impl::append_event(const Event& e) {
@@ -538,15 +566,9 @@ Result<std::uint64_t> SqliteStorage::create(std::string_view key, const ValueFn&
         d.w_insert.bind(2, e.value);
         d.w_insert.bind(3, to_i64(new_rev));
         d.w_insert.bind(4, to_i64(new_rev));
-        auto w = d.w_insert.run();
-        if (w) w = d.append_event(e);
-        if (!w) {
-            d.poisoned = w.error();
-            return w.error();
-        }
-        d.next_rev = rev = new_rev;
-        d.pending_events.push_back(std::move(e));
-        return true;
+        auto done = d.record(d.w_insert.run(), std::move(e));
+        if (done) rev = new_rev;
+        return done;
     });
     if (!r) return r.error();
     return rev;
@@ -557,33 +579,20 @@ Result<std::uint64_t> SqliteStorage::update(std::string_view key, const ValueFn&
     auto& d = *impl_;
     std::uint64_t rev = 0;
     auto r = d.run_write([&]() -> Result<bool> {
-        auto cur = d.lookup(key);
+        auto cur = d.lookup_expected(key, expected_mod_rev);
         if (!cur) return cur.error();
-        if (!*cur) return Error(errc::not_found, "key " + std::string(key) + " not found");
-        if (expected_mod_rev != 0 && (*cur)->mod_rev != expected_mod_rev) {
-            return Error(errc::conflict, "key " + std::string(key) + " is at revision " +
-                                             std::to_string((*cur)->mod_rev) + ", expected " +
-                                             std::to_string(expected_mod_rev));
-        }
         std::uint64_t new_rev = d.next_rev + 1;
         auto value = make_value(new_rev);
         if (!value) return value.error();
-        Event e{EventType::kModified,     std::string(key), std::move(*value),
-                std::move((*cur)->value), new_rev,          (*cur)->create_rev,
-                (*cur)->mod_rev};
+        Event e{EventType::kModified, std::string(key), std::move(*value), std::move(cur->value),
+                new_rev,             cur->create_rev,  cur->mod_rev};
         StmtUse use(d.w_update);
         d.w_update.bind(1, key);
         d.w_update.bind(2, e.value);
         d.w_update.bind(3, to_i64(new_rev));
-        auto w = d.w_update.run();
-        if (w) w = d.append_event(e);
-        if (!w) {
-            d.poisoned = w.error();
-            return w.error();
-        }
-        d.next_rev = rev = new_rev;
-        d.pending_events.push_back(std::move(e));
-        return true;
+        auto done = d.record(d.w_update.run(), std::move(e));
+        if (done) rev = new_rev;
+        return done;
     });
     if (!r) return r.error();
     return rev;
@@ -593,29 +602,19 @@ Result<DeleteResult> SqliteStorage::remove(std::string_view key, std::uint64_t e
     auto& d = *impl_;
     DeleteResult out;
     auto r = d.run_write([&]() -> Result<bool> {
-        auto cur = d.lookup(key);
+        auto cur = d.lookup_expected(key, expected_mod_rev);
         if (!cur) return cur.error();
-        if (!*cur) return Error(errc::not_found, "key " + std::string(key) + " not found");
-        if (expected_mod_rev != 0 && (*cur)->mod_rev != expected_mod_rev) {
-            return Error(errc::conflict, "key " + std::string(key) + " is at revision " +
-                                             std::to_string((*cur)->mod_rev) + ", expected " +
-                                             std::to_string(expected_mod_rev));
-        }
         std::uint64_t new_rev = d.next_rev + 1;
-        Event e{EventType::kDeleted, std::string(key), {}, (*cur)->value, new_rev,
-                (*cur)->create_rev,  (*cur)->mod_rev};
+        Event e{EventType::kDeleted, std::string(key), {}, cur->value, new_rev,
+                cur->create_rev,     cur->mod_rev};
         StmtUse use(d.w_delete);
         d.w_delete.bind(1, key);
-        auto w = d.w_delete.run();
-        if (w) w = d.append_event(e);
-        if (!w) {
-            d.poisoned = w.error();
-            return w.error();
+        auto done = d.record(d.w_delete.run(), std::move(e));
+        if (done) {
+            out.rev = new_rev;
+            out.prev = std::move(*cur);
         }
-        d.next_rev = out.rev = new_rev;
-        out.prev = std::move(**cur);
-        d.pending_events.push_back(std::move(e));
-        return true;
+        return done;
     });
     if (!r) return r.error();
     return out;
