@@ -25,6 +25,13 @@ int main(int argc, char** argv) {
     app.add_option("--authorization-mode", f.authorization_mode, "AlwaysAllow or Node,RBAC");
     app.add_option("--watch-cache-size", f.watch_cache_size, "events kept per resource type");
     app.add_option("--bookmark-interval-ms", f.bookmark_interval_ms, "watch BOOKMARK period");
+    app.add_option("--controllers", f.controllers,
+                   "in-process controllers: * = all, -name disables one, empty = none");
+    app.add_option("--node-monitor-period", f.node_monitor_period, "node health check period");
+    app.add_option("--node-monitor-grace-period", f.node_monitor_grace_period,
+                   "heartbeat age after which a node is Unknown");
+    app.add_option("--default-unreachable-toleration", f.default_unreachable_toleration,
+                   "eviction delay for pods without an unreachable/not-ready toleration");
     app.add_option("--log-level", log_level, "log spec, e.g. info or debug,apiserver=trace");
     CLI11_PARSE(app, argc, argv);
     if (f.tls_cert_file.empty() != f.tls_key_file.empty()) {

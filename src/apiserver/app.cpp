@@ -15,7 +15,9 @@
 #include "apiserver/server.hpp"
 #include "apiserver/storage/etcd_storage.hpp"
 #include "apiserver/storage/sqlite_storage.hpp"
+#include "base/duration.hpp"
 #include "base/log.hpp"
+#include "controllers/manager/controller_manager.hpp"
 #include "base/shutdown.hpp"
 #include "pki/files.hpp"
 
@@ -31,6 +33,43 @@ T must(Result<T> r, const std::string& what) {
 
 void must(Result<void> r, const std::string& what) {
     if (!r) throw std::runtime_error(what + ": " + r.error().message());
+}
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& value) {
+    auto d = must(Duration::parse(value), flag);
+    if (d.count_ns() <= 0) throw std::runtime_error(flag + ": must be positive");
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d.value());
+}
+
+// The controllers talk to this server over loopback with the admin client certificate, as
+// kube-controller-manager would with its own credentials.
+std::unique_ptr<controllers::ControllerManager> start_controllers(const AppConfig& f,
+                                                                  const ServerPki& pki,
+                                                                  const std::string& host,
+                                                                  unsigned short port) {
+    auto names = must(controllers::select_controllers(f.controllers), "--controllers");
+    controllers::ControllerOptions co;
+    co.node_monitor_period = duration_flag("--node-monitor-period", f.node_monitor_period);
+    co.node_monitor_grace_period =
+        duration_flag("--node-monitor-grace-period", f.node_monitor_grace_period);
+    co.default_unreachable_toleration = std::chrono::duration_cast<std::chrono::seconds>(
+        duration_flag("--default-unreachable-toleration", f.default_unreachable_toleration));
+    if (names.empty()) return nullptr;
+    if (pki.admin_cert.empty())
+        throw std::runtime_error(
+            "--controllers needs the generated client CA (no admin certificate to run them "
+            "with); pass --controllers= to run without them");
+    controllers::ManagerOptions mo;
+    mo.client.server = "https://" + host + ":" + std::to_string(port);
+    mo.client.ca_pem = must(pki::read_file(pki.serving_ca_cert), "reading the serving CA");
+    mo.client.client_cert_pem = must(pki::read_file(pki.admin_cert), "reading the admin cert");
+    mo.client.client_key_pem = must(pki::read_file(pki.admin_key), "reading the admin key");
+    mo.client.user_agent = "kedge-apiserver/controllers";
+    mo.client.qps = 200;
+    mo.client.burst = 400;
+    mo.enabled = std::move(names);
+    mo.controller = co;
+    return must(controllers::ControllerManager::start(std::move(mo)), "starting controllers");
 }
 
 }  // namespace
@@ -130,11 +169,14 @@ int run_app(const AppConfig& f) {
     std::printf("kedge-apiserver listening on %s:%u\n", host.c_str(), server->port());
     std::fflush(stdout);
 
+    auto controllers = start_controllers(f, pki, host, server->port());
+
     ShutdownController shutdown(ioc);
     shutdown.add_hook(ShutdownPhase::kStopAccepting, "apiserver", [server] { server->stop(); });
     std::thread second([&ioc] { ioc.run(); });
     ioc.run();
     second.join();
+    if (controllers) controllers->stop();
     server->stop();
     feed.reset();
     registry->stop();

@@ -21,6 +21,12 @@ struct AppConfig {
     std::string authorization_mode = "AlwaysAllow";
     std::size_t watch_cache_size = 1'000;
     int bookmark_interval_ms = 30'000;
+    // In-process controllers (src/controllers): kube-controller-manager's --controllers syntax
+    // ("*", "*,-scheduler", "" = none) and their tunables as Go durations.
+    std::string controllers = "*";
+    std::string node_monitor_period = "5s";
+    std::string node_monitor_grace_period = "40s";
+    std::string default_unreachable_toleration = "300s";
 };
 
 // Runs the server; returns the process exit code. Throws std::runtime_error (with a message

@@ -110,8 +110,22 @@ void default_secret(json::object& secret) {
 void default_workload(json::object& obj, std::string_view kind) {
     auto& spec = child_object(obj, "spec");
     if (kind != "DaemonSet") set_if_absent(spec, "replicas", 1);
-    set_if_absent(spec, "revisionHistoryLimit", 10);
-    if (kind == "Deployment") set_if_absent(spec, "progressDeadlineSeconds", 600);
+    if (kind != "ReplicaSet") set_if_absent(spec, "revisionHistoryLimit", 10);
+    // Update strategies as kube-apiserver defaults them (kubectl rollout status reads them).
+    auto default_strategy = [&](std::string_view field, json::object rolling) {
+        auto& strategy = child_object(spec, field);
+        set_if_absent(strategy, "type", "RollingUpdate");
+        if (auto* t = strategy.if_contains("type"); t && t->is_string() && *t == "RollingUpdate") {
+            auto& ru = child_object(strategy, "rollingUpdate");
+            for (auto& [k, v] : rolling) set_if_absent(ru, k, v);
+        }
+    };
+    if (kind == "Deployment") {
+        set_if_absent(spec, "progressDeadlineSeconds", 600);
+        default_strategy("strategy", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}});
+    } else if (kind == "DaemonSet") {
+        default_strategy("updateStrategy", {{"maxUnavailable", 1}, {"maxSurge", 0}});
+    }
     obj["status"] = json::object{};
 }
 

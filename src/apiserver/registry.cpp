@@ -4,6 +4,7 @@
 
 #include "apiserver/object_rules.hpp"
 #include "apiserver/registry_detail.hpp"
+#include "apiserver/registry_namespace.hpp"
 #include "base/uuid.hpp"
 #include "kube/field_selector.hpp"
 #include "kube/label_selector.hpp"
@@ -44,6 +45,16 @@ ApiResult<DeleteParams> parse_delete_params(std::string_view body,
         }
         if (auto* pp = o.if_contains("propagationPolicy"); pp && pp->is_string())
             p.propagation_policy = std::string(pp->as_string());
+        // The legacy orphanDependents flag is a propagation policy.
+        if (auto* od = o.if_contains("orphanDependents"); od && od->is_bool()) {
+            if (!p.propagation_policy.empty())
+                return api_error(kube::status_invalid(
+                    "", "DeleteOptions", "",
+                    {kube::field_invalid("propagationPolicy", json::string(p.propagation_policy),
+                                         "orphanDependents and deletionPropagation cannot be "
+                                         "both set")}));
+            p.propagation_policy = od->as_bool() ? "Orphan" : "Background";
+        }
         if (auto* dr = o.if_contains("dryRun"); dr && dr->is_array() && !dr->as_array().empty())
             p.dry_run = true;
     }
@@ -163,12 +174,8 @@ ApiResult<WriteResult> Registry::create(const Scope& scope, std::string_view bod
     std::string name(kube::name(obj));
 
     if (type.namespaced) {
-        auto nsr = storage_.get("/registry/namespaces/" + ns);
-        if (!nsr) {
-            if (nsr.error().is(errc::not_found))
-                return api_error(kube::status_not_found({"", "namespaces"}, ns));
-            return api_error(kube::status_from_error(nsr.error()));
-        }
+        if (auto admit = admit_create_in_namespace(storage_, type, ns, name); !admit)
+            return admit.error();
     }
 
     for (const char* k : {"resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",

@@ -5,6 +5,7 @@
 #include "apiserver/object_rules.hpp"
 #include "apiserver/registry.hpp"
 #include "apiserver/registry_detail.hpp"
+#include "apiserver/registry_namespace.hpp"
 #include "kube/object.hpp"
 
 namespace kedge::apiserver {
@@ -61,11 +62,6 @@ ApiResult<json::object> merge_for_update(const ResourceType& type, const std::st
     if (kube::generation(cur) > 0 && spec_changed(cur, res))
         kube::set_generation(res, kube::generation(cur) + 1);
     return res;
-}
-
-bool delete_now_after_update(const json::object& obj) {
-    return kube::deletion_timestamp(obj) && kube::finalizers(obj).empty() &&
-           int_at(obj, "metadata.deletionGracePeriodSeconds", 0) == 0;
 }
 
 json::object success_status(const ResourceType& type, const json::object& obj, int code = 200) {
@@ -141,7 +137,7 @@ ApiResult<json::object> Registry::apply_update(const Scope& scope, const Mutate&
     if (!kv) return api_error(kube::status_from_error(kv.error(), group_resource(type), scope.name));
     kube::set_resource_version(stored, rv_string(kv->mod_rev));
     bool deleted = false;
-    if (delete_now_after_update(stored)) {
+    if (ready_to_remove(stored)) {
         auto d = storage_.remove(key, kv->mod_rev);
         if (!d && !d.error().is(errc::not_found) && !d.error().is(errc::conflict))
             return api_error(kube::status_from_error(d.error(), group_resource(type), scope.name));
@@ -164,12 +160,30 @@ ApiResult<WriteResult> Registry::update(const Scope& scope, std::string_view bod
                                         const WriteOptions& options) {
     const ResourceType& type = scope.type;
     const std::string& sub = scope.subresource;
-    if (!sub.empty() && (!type.has_subresource(sub) || (sub != "status" && sub != "scale")))
+    const bool finalize = sub == "finalize" && is_namespace_type(type);
+    if (!sub.empty() && !finalize &&
+        (!type.has_subresource(sub) || (sub != "status" && sub != "scale")))
         return api_error(not_found_resource());
     auto parsed = parse_object(body);
     if (!parsed) return parsed.error();
     json::object obj = std::move(*parsed);
     std::vector<std::string> warnings;
+    if (finalize) {
+        // namespaces/<name>/finalize: only spec.finalizers changes (the namespace controller
+        // drops "kubernetes" once the namespace is empty).
+        if (auto r = check_kind(type, obj); !r) return r.error();
+        if (!kube::name(obj).empty() && kube::name(obj) != scope.name)
+            return api_error(kube::status_bad_request(
+                "the name of the object (" + std::string(kube::name(obj)) +
+                ") does not match the name on the URL (" + scope.name + ")"));
+        return finish_write(
+            scope,
+            apply_update(
+                scope,
+                [&](const json::object& cur) { return apply_namespace_finalize(cur, obj); },
+                options),
+            {});
+    }
 
     if (sub == "scale") {
         ResourceType scale_type;
@@ -311,11 +325,23 @@ ApiResult<WriteResult> Registry::bind(const Scope& scope, std::string_view body,
             auto& status = pod["status"].as_object();
             if (auto* c = status.if_contains("conditions"); !c || !c->is_array())
                 status["conditions"] = json::array{};
-            status["conditions"].as_array().push_back(
-                json::object{{"type", "PodScheduled"},
-                             {"status", "True"},
-                             {"lastProbeTime", nullptr},
-                             {"lastTransitionTime", now}});
+            // One PodScheduled condition: replace a False/Unschedulable one the scheduler set
+            // earlier (keeping lastTransitionTime only when the status does not change).
+            auto& conditions = status["conditions"].as_array();
+            json::object scheduled{{"type", "PodScheduled"},
+                                   {"status", "True"},
+                                   {"lastProbeTime", nullptr},
+                                   {"lastTransitionTime", now}};
+            bool replaced = false;
+            for (auto& c : conditions) {
+                if (!c.is_object() || kube::get_path_string(c, "type") != "PodScheduled") continue;
+                if (kube::get_path_string(c, "status") == "True")
+                    if (auto* t = c.as_object().if_contains("lastTransitionTime"))
+                        scheduled["lastTransitionTime"] = *t;
+                c = scheduled;
+                replaced = true;
+            }
+            if (!replaced) conditions.push_back(std::move(scheduled));
             kube::set_resource_version(pod, rv_string(rev));
             return json::serialize(pod);
         });
@@ -339,6 +365,10 @@ ApiResult<WriteResult> Registry::remove(const Scope& scope, const DeleteParams& 
     if (!scope.subresource.empty())
         return api_error(kube::status_method_not_allowed(group_resource(type), "DELETE"));
     auto gr = group_resource(type);
+    // NamespaceLifecycle: the system namespaces stay.
+    if (is_namespace_type(type) && is_immortal_namespace(scope.name))
+        return api_error(
+            kube::status_forbidden(gr, scope.name, "this namespace may not be deleted"));
     std::string key = object_key(type, scope_namespace(scope), scope.name);
     const bool return_object = type.custom || type.resource == "pods";
     for (int attempt = 0; attempt < 16; ++attempt) {
@@ -371,44 +401,54 @@ ApiResult<WriteResult> Registry::remove(const Scope& scope, const DeleteParams& 
                     int_at(obj, "spec.terminationGracePeriodSeconds", 30));
             }
         }
-        bool finalizers = !kube::finalizers(obj).empty();
-        bool terminating = kube::deletion_timestamp(obj).has_value();
+        // Foreground/Orphan propagation become the GC's finalizers; a namespace waits for its
+        // spec.finalizers (the namespace controller) as well.
+        const auto old_finalizers = kube::finalizers(obj);
+        const auto new_finalizers = deletion_finalizers(old_finalizers, params.propagation_policy);
+        const bool is_ns = is_namespace_type(type);
+        const bool pending = !new_finalizers.empty() || (is_ns && !spec_finalizers(obj).empty());
+        const bool terminating = kube::deletion_timestamp(obj).has_value();
         WriteResult out;
-        if (finalizers || grace > 0) {
-            if (terminating) {
-                std::int64_t current = int_at(obj, "metadata.deletionGracePeriodSeconds", 0);
-                if (grace >= current || (finalizers && grace > 0)) {
-                    out.body = std::move(kv->value);
-                    return out;
+        if (pending || grace > 0) {
+            bool write = new_finalizers != old_finalizers;
+            if (!terminating || (grace < int_at(obj, "metadata.deletionGracePeriodSeconds", 0) &&
+                                 !(pending && grace > 0))) {
+                // Mark for deletion (or shorten the grace period).
+                kube::set_deletion_timestamp(
+                    obj, rfc3339(options_.clock->now() + std::chrono::seconds(grace)));
+                if (!is_ns) kube::ensure_metadata(obj)["deletionGracePeriodSeconds"] = grace;
+                if (!terminating && kube::generation(obj) > 0)
+                    kube::set_generation(obj, kube::generation(obj) + 1);
+                if (is_ns) {
+                    if (auto* st = obj.if_contains("status"); !st || !st->is_object())
+                        obj["status"] = json::object{};
+                    obj["status"].as_object()["phase"] = "Terminating";
                 }
+                write = true;
             }
-            // Mark for deletion (or shorten the grace period).
-            auto& md = kube::ensure_metadata(obj);
-            kube::set_deletion_timestamp(
-                obj, rfc3339(options_.clock->now() + std::chrono::seconds(grace)));
-            md["deletionGracePeriodSeconds"] = grace;
-            if (!terminating && kube::generation(obj) > 0)
-                kube::set_generation(obj, kube::generation(obj) + 1);
+            if (!write) {
+                out.body = std::move(kv->value);
+                return out;
+            }
+            kube::set_finalizers(obj, new_finalizers);
             if (params.dry_run) {
                 out.body = json::serialize(obj);
                 return out;
             }
-            if (finalizers || grace > 0) {
-                auto rev = storage_.update(
-                    key,
-                    [&](std::uint64_t r) -> Result<std::string> {
-                        kube::set_resource_version(obj, rv_string(r));
-                        return json::serialize(obj);
-                    },
-                    kv->mod_rev);
-                if (!rev) {
-                    if (rev.error().is(errc::conflict)) continue;
-                    return api_error(kube::status_from_error(rev.error(), gr, scope.name));
-                }
-                kube::set_resource_version(obj, rv_string(*rev));
-                out.body = json::serialize(obj);
-                return out;
+            auto rev = storage_.update(
+                key,
+                [&](std::uint64_t r) -> Result<std::string> {
+                    kube::set_resource_version(obj, rv_string(r));
+                    return json::serialize(obj);
+                },
+                kv->mod_rev);
+            if (!rev) {
+                if (rev.error().is(errc::conflict)) continue;
+                return api_error(kube::status_from_error(rev.error(), gr, scope.name));
             }
+            kube::set_resource_version(obj, rv_string(*rev));
+            out.body = json::serialize(obj);
+            return out;
         }
         if (params.dry_run) {
             out.body = return_object ? std::move(kv->value)
