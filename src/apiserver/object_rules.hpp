@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apiserver/resource_types.hpp"
+#include "base/base64.hpp"
 #include "base/clock.hpp"
 #include "kube/status.hpp"
 
@@ -41,8 +42,5 @@ std::string random_name_suffix();
 // "2024-05-01T12:00:00Z" (seconds precision, UTC), the form of metav1.Time.
 std::string rfc3339(Clock::time_point t);
 
-std::string base64_encode(std::string_view data);
-// Standard or URL alphabet, padding optional; false on bad input.
-bool base64_decode(std::string_view text, std::string& out);
 
 }  // namespace kedge::apiserver

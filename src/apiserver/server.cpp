@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -115,6 +117,27 @@ struct ApiServer::Impl {
     std::shared_ptr<net::HttpServer> http;
     std::shared_ptr<spdlog::logger> log = log::get("apiserver");
     std::atomic<bool> stopped{false};
+    // apiserver_request_total by its label set, for /metrics (tests count LISTs and WATCHes
+    // with it: cloudcore's promise is that reconnecting edges cause none).
+    std::mutex requests_mu;
+    std::map<std::string, std::uint64_t> requests;
+
+    void count_request(const RequestInfo& info) {
+        std::string labels = "verb=\"" + info.verb + "\",group=\"" + info.api_group +
+                             "\",resource=\"" + info.resource + "\",subresource=\"" +
+                             info.subresource + "\"";
+        std::lock_guard lock(requests_mu);
+        ++requests[labels];
+    }
+    std::string metrics_text() {
+        std::string out =
+            "# HELP apiserver_request_total Resource requests by verb, group, resource and "
+            "subresource.\n# TYPE apiserver_request_total counter\n";
+        std::lock_guard lock(requests_mu);
+        for (const auto& [labels, n] : requests)
+            out += "apiserver_request_total{" + labels + "} " + std::to_string(n) + "\n";
+        return out;
+    }
 
     Impl(asio::any_io_executor e, std::shared_ptr<Registry> r,
          std::shared_ptr<const auth::RequestAuthenticator> a,
@@ -187,6 +210,7 @@ awaitable<void> ApiServer::Impl::handle(net::HttpRequest& req, net::HttpResponde
         co_return;
     }
     if (info->is_resource_request) {
+        count_request(*info);
         co_await resource(req, resp, *info);
     } else {
         co_await non_resource(req, resp);
@@ -203,6 +227,8 @@ awaitable<void> ApiServer::Impl::non_resource(net::HttpRequest& req, net::HttpRe
     if (p == "/healthz" || p == "/livez" || p == "/readyz" || p.starts_with("/healthz/") ||
         p.starts_with("/livez/") || p.starts_with("/readyz/")) {
         co_await resp.respond(200, "ok", "text/plain");
+    } else if (p == "/metrics") {
+        co_await resp.respond(200, metrics_text(), "text/plain; version=0.0.4");
     } else if (p == "/version" || p == "/version/") {
         co_await resp.respond_json(200, version_json(options.git_version));
     } else if (p == "/api" || p == "/api/") {

@@ -195,7 +195,9 @@ awaitable<Result<void>> CloudPki::refresh_token() {
     const auto expires = clock_.now() + options_.token_lifetime;
     auto token = pki::create_token(ca_cert_, ca_key_, expires);
     if (!token) co_return token.error();
-    if (auto r = co_await store_.update(kTokenSecret, {{kTokenDataKey, *token}}); !r)
+    // Built outside the co_await: g++ 12 rejects braced string-literal lists in its operand.
+    SecretData data{{kTokenDataKey, *token}};
+    if (auto r = co_await store_.update(kTokenSecret, std::move(data)); !r)
         co_return r.error();
     {
         std::lock_guard lock(mutex_);

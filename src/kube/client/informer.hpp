@@ -145,6 +145,10 @@ class InformerFactory {
     // Every informer created so far has synced; false on timeout.
     boost::asio::awaitable<bool> wait_synced(std::chrono::milliseconds timeout);
     const std::shared_ptr<Client>& client() const { return client_; }
+    // Every informer created so far, by group/resource (read on the factory's executor).
+    const std::map<std::string, std::shared_ptr<Informer>>& informers() const {
+        return informers_;
+    }
 
   private:
     boost::asio::any_io_executor ex_;
