@@ -115,9 +115,10 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
     for (const auto& d : hubcfg.dns_names) po.server_sans.dns_names.push_back(d);
     po.token_refresh = std::chrono::hours(hubcfg.token_refresh_duration);
 
+    // The guard first: an io_context whose run() finds no work returns and stays stopped.
+    auto guard = asio::make_work_guard(ioc);
     std::thread runner([&ioc] { ioc.run(); });
     std::vector<std::thread> pool;
-    auto guard = asio::make_work_guard(ioc);
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
     auto join_all = [&] {
         guard.reset();
@@ -163,10 +164,30 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
         }
     }
 
-    // The edge controller observes the hub; the hub is its sink.
+    // The edge controller observes the hub; the hub is its sink. ObjectSync bookkeeping for
+    // upstream edges needs the reliablesyncs CRDs; without them it is off (and says so) rather
+    // than leaving informers failing forever.
     edgecontroller::EdgeControllerOptions eo;
     eo.cloudcore_id = instance;
-    eo.authorize = hubcfg.authorization.enable;
+    {
+        auto api = *client;
+        auto probe = asio::co_spawn(
+                         control,
+                         [api]() -> asio::awaitable<Result<net::HttpResponse>> {
+                             co_return co_await api->raw(
+                                 {.method = "GET",
+                                  .target = "/apis/reliablesyncs.kubeedge.io/v1alpha1"});
+                         },
+                         asio::use_future)
+                         .get();
+        if (!probe || probe->status != 200) {
+            eo.object_sync = false;
+            log->warn(
+                "reliablesyncs.kubeedge.io/v1alpha1 is not served ({}): no ObjectSync records "
+                "for edges that send no inventory; apply deploy/crds/reliablesyncs to enable them",
+                probe ? "HTTP " + std::to_string(probe->status) : probe.error().message());
+        }
+    }
     auto controller = edgecontroller::EdgeController::make(control, *client, *informers, eo, clock);
 
     net::ServerTlsOptions to;

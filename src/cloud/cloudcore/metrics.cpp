@@ -5,6 +5,7 @@
 #include "cloud/certserver/cert_server.hpp"
 #include "cloud/edgecontroller/edge_controller.hpp"
 #include "cloud/hub/cloud_hub.hpp"
+#include "kube/client/informer.hpp"
 
 namespace kedge::cloud {
 
@@ -88,11 +89,22 @@ std::string render_metrics(const MetricsSources& s) {
         auto st = s.controller->stats();
         w.family("cloudcore_resyncs_total", "counter",
                  "Node resyncs: inventory (delta) or full (edges without inventory).");
-        w.sample("cloudcore_resyncs_total", st.inventory_resyncs, "kind=\"inventory\"");
-        w.sample("cloudcore_resyncs_total", st.full_resyncs, "kind=\"full\"");
+        w.sample("cloudcore_resyncs_total", st.resyncs_inventory, "kind=\"inventory\"");
+        w.sample("cloudcore_resyncs_total", st.resyncs_full, "kind=\"full\"");
+        w.family("cloudcore_upstream_messages_total", "counter",
+                 "Upstream messages handled by the edge controller, by resource type.");
+        for (const auto& [type, n] : st.upstream_by_type)
+            w.sample("cloudcore_upstream_messages_total", n,
+                     fmt::format("type=\"{}\"", label(type)));
         w.family("cloudcore_upstream_denied_total", "counter",
                  "Upstream messages refused by node authorization.");
-        w.sample("cloudcore_upstream_denied_total", st.denied);
+        w.sample("cloudcore_upstream_denied_total", st.denials);
+        w.family("cloudcore_api_errors_total", "counter",
+                 "Kubernetes API calls of the edge controller that failed.");
+        w.sample("cloudcore_api_errors_total", st.api_errors);
+        w.family("cloudcore_object_syncs_written_total", "counter",
+                 "ObjectSync records written for edges without inventory.");
+        w.sample("cloudcore_object_syncs_written_total", st.object_syncs_written);
     }
     if (s.informers) {
         w.family("cloudcore_informer_lists_total", "counter",
