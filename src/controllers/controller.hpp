@@ -16,6 +16,7 @@
 
 #include "base/clock.hpp"
 #include "controllers/event_recorder.hpp"
+#include "controllers/work_queue.hpp"
 #include "kube/client/client.hpp"
 #include "kube/client/informer.hpp"
 
@@ -61,6 +62,28 @@ class Controller {
     virtual void start() = 0;
     // Shuts its queues down; no API calls afterwards.
     virtual void stop() = 0;
+};
+
+// The usual shape of a controller: a State shared with its coroutines that holds `ctx`, a work
+// queue `queue` (created in start()) and `awaitable<Result<void>> sync(std::string key)`.
+// stop() shuts the queue down, which ends the workers.
+template <class State>
+class StateController : public Controller {
+  public:
+    explicit StateController(ControllerContext& ctx) : state_(std::make_shared<State>(ctx)) {}
+    void stop() override {
+        if (state_->queue) state_->queue->shutdown();
+    }
+
+  protected:
+    // ctx.options.workers coroutines calling state->sync(key); errors are logged as component.
+    void run_state_workers(std::string_view component) {
+        auto s = state_;
+        run_workers(
+            s->ctx.executor, s->queue, [s](std::string key) { return s->sync(std::move(key)); },
+            s->ctx.options.workers, std::string(component));
+    }
+    std::shared_ptr<State> state_;
 };
 
 using ControllerFactory = std::function<std::unique_ptr<Controller>(ControllerContext& ctx)>;

@@ -41,7 +41,9 @@ asio::awaitable<Result<pki::Certificate>> fetch_ca(asio::any_io_executor ex, Joi
     opts.tls = *tls;
     opts.max_body_bytes = 64 * 1024;
     net::HttpClient client(ex, opts);
-    auto r = co_await client.request({.method = "GET", .target = "/ca.crt"});
+    net::HttpRequestSpec spec;  // not a braced temporary in co_await (g++ 12 destroys it twice)
+    spec.target = "/ca.crt";
+    auto r = co_await client.request(std::move(spec));
     if (!r) co_return Error(r.error().code, "GET /ca.crt: " + r.error().detail);
     if (r->status != 200) co_return http_error(*r, "GET /ca.crt");
     if (!pki::ca_hash_matches(r->body, parts->ca_hash))

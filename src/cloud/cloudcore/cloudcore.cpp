@@ -174,9 +174,11 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
         auto probe = asio::co_spawn(
                          control,
                          [api]() -> asio::awaitable<Result<net::HttpResponse>> {
-                             co_return co_await api->raw(
-                                 {.method = "GET",
-                                  .target = "/apis/reliablesyncs.kubeedge.io/v1alpha1"});
+                             // Not a braced temporary inside co_await: g++ 12 destroys
+                             // such temporaries twice.
+                             net::HttpRequestSpec spec;
+                             spec.target = "/apis/reliablesyncs.kubeedge.io/v1alpha1";
+                             co_return co_await api->raw(std::move(spec));
                          },
                          asio::use_future)
                          .get();

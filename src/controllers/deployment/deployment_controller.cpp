@@ -369,9 +369,9 @@ awaitable<Result<void>> State::sync(std::string key) {
     co_return co_await write_status(w, std::move(status));
 }
 
-class DeploymentController final : public Controller {
+class DeploymentController final : public StateController<State> {
 public:
-    explicit DeploymentController(ControllerContext& ctx) : state_(std::make_shared<State>(ctx)) {}
+    using StateController::StateController;
 
     void start() override {
         auto s = state_;
@@ -411,17 +411,9 @@ public:
                     if (auto st = weak.lock()) st->pod_deleted(*o);
                 },
         });
-        run_workers(
-            s->ctx.executor, s->queue, [s](std::string key) { return s->sync(std::move(key)); },
-            s->ctx.options.workers, std::string(kComponent));
+        run_state_workers(kComponent);
     }
 
-    void stop() override {
-        if (state_->queue) state_->queue->shutdown();
-    }
-
-private:
-    std::shared_ptr<State> state_;
 };
 
 }  // namespace

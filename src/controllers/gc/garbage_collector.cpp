@@ -235,11 +235,9 @@ struct State {
     }
 };
 
-class GarbageCollector final : public Controller {
+class GarbageCollector final : public StateController<State> {
 public:
-    explicit GarbageCollector(ControllerContext& ctx) : state_(std::make_shared<State>(ctx)) {
-        state_->self = state_;
-    }
+    explicit GarbageCollector(ControllerContext& ctx) : StateController(ctx) { state_->self = state_; }
 
     void start() override {
         auto s = state_;
@@ -267,17 +265,9 @@ public:
             .on_delete = [rediscover](const kc::ObjectPtr&) { rediscover(); },
         });
         s->queue->add(std::string(kDiscoverKey));
-        run_workers(
-            s->ctx.executor, s->queue, [s](std::string key) { return s->sync(std::move(key)); },
-            s->ctx.options.workers, std::string(kComponent));
+        run_state_workers(kComponent);
     }
 
-    void stop() override {
-        if (state_->queue) state_->queue->shutdown();
-    }
-
-private:
-    std::shared_ptr<State> state_;
 };
 
 }  // namespace

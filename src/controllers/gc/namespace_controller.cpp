@@ -117,9 +117,9 @@ struct State {
     }
 };
 
-class NamespaceController final : public Controller {
+class NamespaceController final : public StateController<State> {
 public:
-    explicit NamespaceController(ControllerContext& ctx) : state_(std::make_shared<State>(ctx)) {}
+    using StateController::StateController;
 
     void start() override {
         auto s = state_;
@@ -137,17 +137,9 @@ public:
                 },
             .on_delete = {},
         });
-        run_workers(
-            s->ctx.executor, s->queue, [s](std::string key) { return s->sync(std::move(key)); },
-            s->ctx.options.workers, std::string(kComponent));
+        run_state_workers(kComponent);
     }
 
-    void stop() override {
-        if (state_->queue) state_->queue->shutdown();
-    }
-
-private:
-    std::shared_ptr<State> state_;
 };
 
 }  // namespace

@@ -272,9 +272,9 @@ awaitable<Result<void>> State::sync(std::string key) {
     co_return Result<void>{};
 }
 
-class ReplicaSetController final : public Controller {
+class ReplicaSetController final : public StateController<State> {
 public:
-    explicit ReplicaSetController(ControllerContext& ctx) : state_(std::make_shared<State>(ctx)) {}
+    using StateController::StateController;
 
     void start() override {
         auto s = state_;
@@ -314,17 +314,9 @@ public:
                     if (auto st = weak.lock()) st->pod_deleted(*o);
                 },
         });
-        run_workers(
-            s->ctx.executor, s->queue, [s](std::string key) { return s->sync(std::move(key)); },
-            s->ctx.options.workers, std::string(kComponent));
+        run_state_workers(kComponent);
     }
 
-    void stop() override {
-        if (state_->queue) state_->queue->shutdown();
-    }
-
-private:
-    std::shared_ptr<State> state_;
 };
 
 }  // namespace
