@@ -22,10 +22,12 @@ struct Fleet::Impl {
         for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i)
             workers.emplace_back([this] { ioc.run(); });
     }
-    ~Impl() {
+    ~Impl() { join(); }
+    void join() {
         guard.reset();
         ioc.stop();
-        for (auto& t : workers) t.join();
+        for (auto& t : workers)
+            if (t.joinable()) t.join();
     }
     asio::io_context ioc;
     asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -77,7 +79,11 @@ Fleet::Fleet(FleetOptions options)
 
 Fleet::~Fleet() {
     stop();
-    impl_.reset();  // joins the threads before the edges go away
+    // Threads first, then the edges (their timers need the io_context's services), then the
+    // io_context.
+    impl_->join();
+    edges_.clear();
+    impl_.reset();
 }
 
 std::string Fleet::node_name(std::size_t i) const {

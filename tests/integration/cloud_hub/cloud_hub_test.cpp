@@ -256,6 +256,9 @@ TEST_F(CloudHubTest, UpstreamMessagesReachTheObserverWithTheirNode) {
     EXPECT_EQ(observer_->upstream().size(), 2u) << "keepalive or ping routed";
     EXPECT_NE(log.text().find("cloud module source"), std::string::npos) << log.text();
 
+    // The answer to the ping is counted when its write completes, which may be just after the
+    // client has read it.
+    EXPECT_TRUE(wait_until([&] { return hub_->stats().messages_out["response"] == 1u; }));
     auto st = hub_->stats();
     EXPECT_EQ(st.connected_nodes, 2u);
     EXPECT_EQ(st.messages_in["keepalive"], 1u);

@@ -26,7 +26,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-constexpr int kSessions = 200;
+[[maybe_unused]] constexpr int kSessions = 200;
 
 TEST(CloudHubMemory, IdleSessionCostsLittleOnTopOfTheWebSocket) {
 #ifdef KEDGE_NO_MALLINFO

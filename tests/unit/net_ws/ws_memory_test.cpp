@@ -35,7 +35,7 @@ asio::awaitable<void> connect_all(WsClientOptions o, std::vector<std::shared_ptr
     }
 }
 
-[[noreturn]] void run_clients(unsigned short port, const Pki& pki, int ready_fd) {
+[[maybe_unused]] [[noreturn]] void run_clients(unsigned short port, const Pki& pki, int ready_fd) {
     asio::io_context ioc;
     WsClientOptions o;
     o.url = "wss://127.0.0.1:" + std::to_string(port) + "/p/edge/events";
@@ -52,7 +52,7 @@ asio::awaitable<void> connect_all(WsClientOptions o, std::vector<std::shared_ptr
     for (;;) pause();  // keep the sessions open until the parent kills us
 }
 
-asio::awaitable<void> counting_echo(std::shared_ptr<WsConnection> c, std::shared_ptr<std::atomic<int>> n) {
+[[maybe_unused]] asio::awaitable<void> counting_echo(std::shared_ptr<WsConnection> c, std::shared_ptr<std::atomic<int>> n) {
     for (;;) {
         auto m = co_await c->read();
         if (!m) co_return;
