@@ -169,6 +169,11 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
     // than leaving informers failing forever.
     edgecontroller::EdgeControllerOptions eo;
     eo.cloudcore_id = instance;
+    eo.authorization = hubcfg.authorization.enable;
+    eo.authorization_debug = hubcfg.authorization.debug;
+    if (!eo.authorization)
+        log->warn("modules.cloudHub.authorization.enable is false: a node may act on any "
+                  "node's objects");
     {
         auto api = *client;
         auto probe = asio::co_spawn(

@@ -117,6 +117,8 @@ private:
 
     boost::asio::any_io_executor ex_;
     std::shared_ptr<kube::client::Client> client_;
+    // False when the options say a denial is only logged (authorization off or in debug).
+    bool enforce_denial(const std::string& node, const bus::Message& msg, const Decision& d);
     EdgeControllerOptions options_;
     const Clock& clock_;
     std::shared_ptr<spdlog::logger> log_;

@@ -36,6 +36,10 @@ struct EdgeControllerOptions {
     // Keep upstream's ObjectSync / ClusterObjectSync records for nodes that sent no inventory
     // (needs the reliablesyncs.kubeedge.io CRDs).
     bool object_sync = true;
+    // modules.cloudHub.authorization: enforce node authorization of upstream messages (kedge's
+    // default; upstream's is off), or with `debug` only log what would have been denied.
+    bool authorization = true;
+    bool authorization_debug = false;
     // Nodes whose send failed (queue full) are fully resynced this often.
     std::chrono::milliseconds retry_interval{5000};
 };

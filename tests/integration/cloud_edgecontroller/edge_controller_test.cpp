@@ -94,9 +94,7 @@ protected:
         create_node("edge-a");
         create_node("edge-b");
         factory_ = std::make_unique<kc::InformerFactory>(loop_.executor(), client_);
-        EdgeControllerOptions opts;
-        opts.cloudcore_id = "cc-1";
-        opts.inventory_wait = 300ms;
+        EdgeControllerOptions opts = options();
         controller_ = loop_.call(
             [&] { return EdgeController::make(loop_.executor(), client_, *factory_, opts); });
         controller_->attach(sink_);
@@ -107,6 +105,13 @@ protected:
         controller_->start();
         // The object-sync CRD informers may need a moment after the CRDs were applied.
         ASSERT_TRUE(loop_.run(factory_->wait_synced(30s)));
+    }
+
+    virtual EdgeControllerOptions options() const {
+        EdgeControllerOptions opts;
+        opts.cloudcore_id = "cc-1";
+        opts.inventory_wait = 300ms;
+        return opts;
     }
 
     void TearDown() override {
@@ -515,6 +520,39 @@ TEST_F(EdgeControllerTest, UpstreamEdgeWithoutInventoryConvergesThroughObjectSyn
     connect("edge-b");
     ASSERT_TRUE(wait_for("edge-b", "delete", "ns/pod/b-web"));
     EXPECT_EQ(controller_->stats().resyncs_full, 2u);
+}
+
+}  // namespace
+}  // namespace kedge::cloud::edgecontroller
+
+namespace kedge::cloud::edgecontroller {
+namespace {
+
+// modules.cloudHub.authorization.debug: denials are logged, not enforced (upstream's switch).
+class EdgeControllerAuthzDebugTest : public EdgeControllerTest {
+  protected:
+    EdgeControllerOptions options() const override {
+        auto o = EdgeControllerTest::options();
+        o.authorization_debug = true;
+        return o;
+    }
+};
+
+TEST_F(EdgeControllerAuthzDebugTest, DenialsAreOnlyLogged) {
+    create(kc::resources::pods(), pod("ns", "b-web", "edge-b"));
+    hub::Inventory empty;
+    connect("edge-b", &empty);
+    ASSERT_TRUE(wait_for("edge-b", "insert", "ns/pod/b-web"));  // the controller has seen it
+    connect("edge-a", &empty);
+    std::string patch = R"({"status":{"phase":"Running"}})";
+    auto resp = request("edge-a", bus::Message::make("edged", "resource", "patch",
+                                                     "ns/podpatch/b-web",
+                                                     bus::Content::from_string(patch)));
+    EXPECT_EQ(resp.operation(), "response");
+    EXPECT_EQ(controller_->stats().denials, 0u);
+    auto b = loop_.run(client_->get(kc::resources::pods(), "ns", "b-web"));
+    ASSERT_TRUE(b);
+    EXPECT_EQ(kube::get_path_string(*b, "status.phase"), "Running");
 }
 
 }  // namespace
