@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "support/log_capture.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::test {
@@ -122,37 +123,14 @@ class RawConn {
 // Captures the lines of one logger for the life of the object.
 class LogCapture {
   public:
-    explicit LogCapture(std::shared_ptr<spdlog::logger> logger)
-        : logger_(std::move(logger)),
-          sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(500)),
-          old_level_(logger_->level()) {
-        logger_->sinks().push_back(sink_);
-        if (old_level_ > spdlog::level::info) logger_->set_level(spdlog::level::info);
-    }
-    ~LogCapture() {
-        auto& sinks = logger_->sinks();
-        for (auto it = sinks.begin(); it != sinks.end(); ++it)
-            if (*it == sink_) {
-                sinks.erase(it);
-                break;
-            }
-        logger_->set_level(old_level_);
-    }
+    explicit LogCapture(std::shared_ptr<spdlog::logger> logger) : capture_(std::move(logger)) {}
     bool contains(const std::string& needle) const {
-        for (const auto& line : sink_->last_formatted())
-            if (line.find(needle) != std::string::npos) return true;
-        return false;
+        return capture_.text().find(needle) != std::string::npos;
     }
-    std::string all() const {
-        std::string out;
-        for (const auto& line : sink_->last_formatted()) out += line;
-        return out;
-    }
+    std::string all() const { return capture_.text(); }
 
   private:
-    std::shared_ptr<spdlog::logger> logger_;
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-    spdlog::level::level_enum old_level_;
+    kedge::test::LoggerCapture capture_;
 };
 
 // A server certificate signed by ca with the given subjectAltName (e.g. "IP:127.0.0.9"); writes

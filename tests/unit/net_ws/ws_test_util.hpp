@@ -7,6 +7,7 @@
 #include "net/tls_context.hpp"
 #include "net/ws_client.hpp"
 #include "net/ws_server.hpp"
+#include "support/log_capture.hpp"
 #include "support/test_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -85,28 +86,11 @@ inline asio::awaitable<void> echo(std::shared_ptr<WsConnection> c) {
 // Collects what one component's logger ("net.ws" by default) writes while it is alive.
 class LogCapture {
 public:
-    explicit LogCapture(std::string_view component = "net.ws")
-        : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
-        logger_ = log::get(component);
-        logger_->sinks().push_back(sink_);
-        old_level_ = logger_->level();
-        if (old_level_ > spdlog::level::info) logger_->set_level(spdlog::level::info);
-    }
-    ~LogCapture() {
-        auto& sinks = logger_->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-        logger_->set_level(old_level_);
-    }
-    std::string text() {
-        logger_->flush();
-        return out_.str();
-    }
+    explicit LogCapture(std::string_view component = "net.ws") : capture_(log::get(component)) {}
+    std::string text() { return capture_.text(); }
 
 private:
-    std::ostringstream out_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-    std::shared_ptr<spdlog::logger> logger_;
-    spdlog::level::level_enum old_level_;
+    kedge::test::LoggerCapture capture_;
 };
 
 }  // namespace kedge::net::test
