@@ -4,6 +4,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
 #include <charconv>
+#include <cmath>
+#include <boost/json/serialize.hpp>
 
 namespace kedge::kube {
 
@@ -379,6 +381,62 @@ PodReferences referenced_configmaps_and_secrets(const json::object& pod) {
         for (const json::value& s : *pull) add_name(refs.secrets, s.if_object(), "name");
     }
     return refs;
+}
+
+namespace {
+
+namespace json = boost::json;
+
+void write_canonical(const json::value& v, std::string& out) {
+    switch (v.kind()) {
+        case json::kind::object: {
+            const auto& o = v.get_object();
+            std::vector<std::string_view> keys;
+            for (const auto& kv : o) keys.push_back(kv.key());
+            std::sort(keys.begin(), keys.end());
+            out += '{';
+            bool first = true;
+            for (auto k : keys) {
+                if (!first) out += ',';
+                first = false;
+                out += json::serialize(json::string(k));
+                out += ':';
+                write_canonical(*o.if_contains(k), out);
+            }
+            out += '}';
+            return;
+        }
+        case json::kind::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& e : v.get_array()) {
+                if (!first) out += ',';
+                first = false;
+                write_canonical(e, out);
+            }
+            out += ']';
+            return;
+        }
+        case json::kind::double_: {
+            double d = v.get_double();
+            if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
+                out += std::to_string(static_cast<std::int64_t>(d));
+                return;
+            }
+            out += json::serialize(v);
+            return;
+        }
+        default:
+            out += json::serialize(v);
+    }
+}
+
+}  // namespace
+
+std::string canonical_json(const boost::json::value& v) {
+    std::string out;
+    write_canonical(v, out);
+    return out;
 }
 
 }  // namespace kedge::kube

@@ -122,4 +122,8 @@ struct PodReferences {
 };
 PodReferences referenced_configmaps_and_secrets(const boost::json::object& pod);
 
+// JSON with object keys sorted at every level and whole-number doubles written as integers: the
+// same value always gives the same text (template hashes of Deployments and DaemonSets).
+std::string canonical_json(const boost::json::value& v);
+
 }  // namespace kedge::kube

@@ -14,37 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-void write_canonical(const json::value& v, std::string& out) {
-    if (v.is_object()) {
-        const auto& o = v.as_object();
-        std::vector<std::string_view> keys;
-        keys.reserve(o.size());
-        for (const auto& [k, _] : o) keys.push_back(k);
-        std::sort(keys.begin(), keys.end());
-        out += '{';
-        bool first = true;
-        for (auto k : keys) {
-            if (!first) out += ',';
-            first = false;
-            out += json::serialize(json::string(k));
-            out += ':';
-            write_canonical(o.at(k), out);
-        }
-        out += '}';
-    } else if (v.is_array()) {
-        out += '[';
-        bool first = true;
-        for (const auto& e : v.as_array()) {
-            if (!first) out += ',';
-            first = false;
-            write_canonical(e, out);
-        }
-        out += ']';
-    } else {
-        out += json::serialize(v);
-    }
-}
-
 json::value template_of(const json::object& ds) {
     if (const auto* t = kube::get_path(ds, "spec.template")) return *t;
     return json::object{};
@@ -52,15 +21,9 @@ json::value template_of(const json::object& ds) {
 
 }  // namespace
 
-std::string canonical_json(const json::value& v) {
-    std::string out;
-    write_canonical(v, out);
-    return out;
-}
-
 std::string template_hash(const json::value& pod_template,
                           std::optional<std::int64_t> collision_count) {
-    std::string text = canonical_json(pod_template);
+    std::string text = kube::canonical_json(pod_template);
     if (collision_count) text += std::to_string(*collision_count);
     std::uint32_t h = 2166136261u;
     for (unsigned char c : text) {

@@ -15,9 +15,6 @@
 
 namespace kedge::controllers::daemonset {
 
-// JSON with object keys sorted at every level: equal templates hash equally whatever order a
-// client or patch left their keys in.
-std::string canonical_json(const boost::json::value& v);
 
 // FNV-1a (32 bit) of the canonical template (and collisionCount when set), written the way
 // Kubernetes writes such hashes: the decimal digits mapped onto "bcdfghjklmnpqrstvwxz2456789".

@@ -47,50 +47,6 @@ bool normalize(json::value& v) {
 }
 
 // JSON with object keys sorted and integral numbers written as integers.
-void canonical(const json::value& v, std::string& out) {
-    switch (v.kind()) {
-        case json::kind::object: {
-            const auto& o = v.get_object();
-            std::vector<std::string_view> keys;
-            for (const auto& kv : o) keys.push_back(kv.key());
-            std::sort(keys.begin(), keys.end());
-            out += '{';
-            bool first = true;
-            for (auto k : keys) {
-                if (!first) out += ',';
-                first = false;
-                out += json::serialize(json::string(k));
-                out += ':';
-                canonical(*o.if_contains(k), out);
-            }
-            out += '}';
-            return;
-        }
-        case json::kind::array: {
-            out += '[';
-            bool first = true;
-            for (const auto& e : v.get_array()) {
-                if (!first) out += ',';
-                first = false;
-                canonical(e, out);
-            }
-            out += ']';
-            return;
-        }
-        case json::kind::double_: {
-            double d = v.get_double();
-            if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
-                out += std::to_string(static_cast<std::int64_t>(d));
-                return;
-            }
-            out += json::serialize(v);
-            return;
-        }
-        default:
-            out += json::serialize(v);
-    }
-}
-
 std::string canonical_template(const json::value& tmpl) {
     json::value copy = tmpl;
     if (copy.is_object()) {
@@ -100,9 +56,7 @@ std::string canonical_template(const json::value& tmpl) {
         }
     }
     normalize(copy);
-    std::string out;
-    canonical(copy, out);
-    return out;
+    return kube::canonical_json(copy);
 }
 
 std::uint32_t fnv1a32(std::string_view data, std::uint32_t h = 2166136261u) {

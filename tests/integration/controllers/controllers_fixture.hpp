@@ -31,15 +31,6 @@ using kedge::test::Process;
 using kedge::test::run_command;
 using kedge::test::TempDir;
 
-inline std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
-    }
-    return out + "'";
-}
-
 // A node a fake kubelet registers. Taints as Kubernetes JSON, e.g.
 // {"key":"dedicated","value":"gpu","effect":"NoSchedule"}.
 struct FakeNode {

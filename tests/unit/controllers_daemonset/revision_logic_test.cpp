@@ -27,7 +27,7 @@ json::object ds_with_image(std::string image) {
 }
 
 TEST(Revisions, CanonicalJsonSortsKeys) {
-    EXPECT_EQ(canonical_json(json::parse(R"({"b":1,"a":{"d":[{"y":1,"x":2}],"c":"s"}})")),
+    EXPECT_EQ(kube::canonical_json(json::parse(R"({"b":1,"a":{"d":[{"y":1,"x":2}],"c":"s"}})")),
               R"({"a":{"c":"s","d":[{"x":2,"y":1}]},"b":1})");
 }
 
