@@ -45,6 +45,7 @@ class CloudCoreFixture : public ::testing::Test {
     void TearDown() override {
         for (auto& [name, e] : edges_) e->stop();
         if (cloudcore_) cloudcore_->stop();
+        if (replica_) replica_->stop();
         if (apiserver_) apiserver_->stop();
         if (HasFailure()) {
             std::cerr << "---- cloudcore log (tail) ----\n"
@@ -74,7 +75,9 @@ class CloudCoreFixture : public ::testing::Test {
             << kedge::test::read_file(dir_.file("apiserver.log"));
     }
 
-    void write_config() {
+    void write_config() { kedge::test::write_file(config_path(), config_yaml()); }
+
+    std::string config_yaml() const {
         std::ostringstream y;
         y << "apiVersion: cloudcore.config.kubeedge.io/v1alpha1\n"
           << "kind: CloudCore\n"
@@ -86,7 +89,28 @@ class CloudCoreFixture : public ::testing::Test {
           << "    websocket: {address: 127.0.0.1, port: " << hub_port_ << "}\n"
           << "    https: {address: 127.0.0.1, port: " << cert_port_ << "}\n"
           << "    unixsocket: {enable: false}\n";
-        kedge::test::write_file(config_path(), y.str());
+        return y.str();
+    }
+
+    // Another cloudcore replica on its own ports against the same API server (as behind a load
+    // balancer). The fixture's ports then point at it, so start_edge() dials the replica.
+    void start_replica() {
+        hub_port_ = kedge::test::free_port();
+        cert_port_ = kedge::test::free_port();
+        metrics_port_ = kedge::test::free_port();
+        std::string path = dir_.file("cloudcore-replica.yaml");
+        kedge::test::write_file(path, config_yaml());
+        std::string log = dir_.file("cloudcore-replica.log");
+        replica_ = std::make_unique<Process>(
+            std::vector<std::string>{kedge::test::build_path("apps/cloudcore/cloudcore"),
+                                     "--config", path, "--instance-id", "cloudcore-replica"},
+            log);
+        ASSERT_TRUE(kedge::test::wait_until(
+            [&] {
+                return kedge::test::read_file(log).find("cloudcore serving") != std::string::npos;
+            },
+            std::chrono::seconds(30)))
+            << kedge::test::read_file(log);
     }
 
     void start_cloudcore() {
@@ -269,7 +293,7 @@ class CloudCoreFixture : public ::testing::Test {
     }
 
     TempDir dir_;
-    std::unique_ptr<Process> apiserver_, cloudcore_;
+    std::unique_ptr<Process> apiserver_, cloudcore_, replica_;
     std::map<std::string, std::unique_ptr<Process>> edges_;
     int hub_port_ = 0, cert_port_ = 0, metrics_port_ = 0;
     int cloudcore_starts_ = 0, manifests_ = 0;

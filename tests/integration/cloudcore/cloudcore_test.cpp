@@ -212,6 +212,24 @@ TEST_F(CloudCoreTest, MetricsAndHealthEndpoints) {
     }));
 }
 
+TEST_F(CloudCoreTest, ReplicasShareThePkiSoAnEdgeCanMoveBetweenThem) {
+    create_edge_node("edge-a");
+    const std::string t = token();
+    start_edge("edge-a");  // joined through the first cloudcore
+    stop_edge("edge-a");
+    start_replica();
+    EXPECT_EQ(token(), t) << "the replica made its own token instead of using the Secret";
+    // Same CA: the certificate from the first replica is accepted by the second, which then
+    // serves the node.
+    start_edge("edge-a", {"--inventory"});
+    apply(pod_yaml("moved", "edge-a"));
+    EXPECT_TRUE(eventually([&] { return !received("edge-a", "default/pod/moved").empty(); }));
+    EXPECT_TRUE(eventually([&] {
+        return kubectl("get node edge-a -o jsonpath='{.metadata.annotations.kedge\\.io/cloudcore}'")
+                   .output == "cloudcore-replica";
+    })) << kubectl("get node edge-a -o yaml").output;
+}
+
 TEST(CloudCoreConfigFlags, DefaultConfigLoadsBackAndUnknownKeysAreRefused) {
     TempDir dir;
     auto bin = kedge::test::build_path("apps/cloudcore/cloudcore");
