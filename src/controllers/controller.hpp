@@ -86,6 +86,20 @@ class StateController : public Controller {
     std::shared_ptr<State> state_;
 };
 
+// A controller whose logic lives in a shared Impl (kept alive by its own coroutines) with
+// start() and stop(); stopped when the controller goes.
+template <class Impl>
+class SharedImplController final : public Controller {
+  public:
+    explicit SharedImplController(ControllerContext& ctx) : impl_(std::make_shared<Impl>(ctx)) {}
+    ~SharedImplController() override { impl_->stop(); }
+    void start() override { impl_->start(); }
+    void stop() override { impl_->stop(); }
+
+  private:
+    std::shared_ptr<Impl> impl_;
+};
+
 using ControllerFactory = std::function<std::unique_ptr<Controller>(ControllerContext& ctx)>;
 
 struct ControllerInfo {

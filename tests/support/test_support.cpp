@@ -197,4 +197,22 @@ std::string build_path(const std::string& relative) {
     return std::string(KEDGE_BUILD_DIR) + "/" + relative;
 }
 
+std::unique_ptr<Process> start_kedge_apiserver(const std::vector<std::string>& args,
+                                               const std::string& kubeconfig,
+                                               const std::string& log, std::string* error) {
+    std::vector<std::string> argv = {build_path("apps/kedge-apiserver/kedge-apiserver")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--write-kubeconfig");
+    argv.push_back(kubeconfig);
+    std::filesystem::remove(kubeconfig);
+    auto p = std::make_unique<Process>(argv, log);
+    if (!wait_until(
+            [&] { return read_file(kubeconfig).find("server: https://") != std::string::npos; },
+            std::chrono::seconds(20))) {
+        if (error) *error = "kedge-apiserver did not write its kubeconfig; log:\n" + read_file(log);
+        return nullptr;
+    }
+    return p;
+}
+
 }  // namespace kedge::test

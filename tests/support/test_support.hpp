@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace kedge::test {
@@ -81,5 +82,12 @@ std::string source_path(const std::string& relative);
 
 // Absolute path of a file in the build tree, e.g. "apps/kedge-apiserver/kedge-apiserver".
 std::string build_path(const std::string& relative);
+
+// Starts the kedge-apiserver binary (args after the binary; --write-kubeconfig <kubeconfig> is
+// added) with its output in log, and waits up to 20 s until the kubeconfig names the server.
+// On failure returns nullptr and puts the reason and the log in *error.
+std::unique_ptr<Process> start_kedge_apiserver(const std::vector<std::string>& args,
+                                               const std::string& kubeconfig,
+                                               const std::string& log, std::string* error);
 
 }  // namespace kedge::test

@@ -297,11 +297,9 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
     log->info("cloudcore {} serving: hub {}:{}, join {}:{}, metrics {}:{}", instance,
               ho.address, (*hub)->port(), hubcfg.https.address, certs ? certs->port() : 0,
               mo.host, metrics->port());
-    if (options.print_ready_line) {
-        std::printf("cloudcore serving hub=%u certs=%u metrics=%u\n", (*hub)->port(),
-                    certs ? certs->port() : 0, metrics->port());
-        std::fflush(stdout);
-    }
+    std::printf("cloudcore serving hub=%u certs=%u metrics=%u\n", (*hub)->port(),
+                certs ? certs->port() : 0, metrics->port());
+    std::fflush(stdout);
 
     // Run until a signal: stop accepting, close sessions, stop informers.
     std::promise<void> done;

@@ -14,13 +14,11 @@ struct CloudCoreRunOptions {
     CloudCoreConfig config;
     // Names this cloudcore in node annotations and logs; default: the host name.
     std::string instance_id;
-    // Print "cloudcore serving hub=<port> certs=<port> metrics=<port>" on stdout once every
-    // listener is up (tests and keadm wait for it).
-    bool print_ready_line = true;
 };
 
-// Returns the exit code. Start-up failures (config, kubeconfig, PKI, ports) are logged with
-// what to fix and return 1.
+// Prints "cloudcore serving hub=<port> certs=<port> metrics=<port>" on stdout once every
+// listener is up (tests and keadm wait for it). Returns the exit code: start-up failures
+// (config, kubeconfig, PKI, ports) are logged with what to fix and return 1.
 int run_cloudcore(const CloudCoreRunOptions& options);
 
 }  // namespace kedge::cloud

@@ -323,22 +323,11 @@ private:
     bool stopped_ = false;
 };
 
-class DaemonSetController final : public Controller {
-public:
-    explicit DaemonSetController(ControllerContext& ctx)
-        : impl_(std::make_shared<DaemonSets>(ctx)) {}
-    ~DaemonSetController() override { impl_->stop(); }
-    void start() override { impl_->start(); }
-    void stop() override { impl_->stop(); }
-
-private:
-    std::shared_ptr<DaemonSets> impl_;
-};
 
 }  // namespace
 
 std::unique_ptr<Controller> make_daemonset_controller(ControllerContext& ctx) {
-    return std::make_unique<DaemonSetController>(ctx);
+    return std::make_unique<SharedImplController<DaemonSets>>(ctx);
 }
 
 }  // namespace kedge::controllers

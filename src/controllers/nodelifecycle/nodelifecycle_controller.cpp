@@ -279,22 +279,11 @@ private:
     bool stopped_ = false;
 };
 
-class NodeLifecycleController final : public Controller {
-public:
-    explicit NodeLifecycleController(ControllerContext& ctx)
-        : impl_(std::make_shared<NodeLifecycle>(ctx)) {}
-    ~NodeLifecycleController() override { impl_->stop(); }
-    void start() override { impl_->start(); }
-    void stop() override { impl_->stop(); }
-
-private:
-    std::shared_ptr<NodeLifecycle> impl_;
-};
 
 }  // namespace
 
 std::unique_ptr<Controller> make_nodelifecycle_controller(ControllerContext& ctx) {
-    return std::make_unique<NodeLifecycleController>(ctx);
+    return std::make_unique<SharedImplController<NodeLifecycle>>(ctx);
 }
 
 }  // namespace kedge::controllers

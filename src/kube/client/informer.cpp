@@ -393,7 +393,8 @@ InformerFactory::InformerFactory(asio::any_io_executor ex, std::shared_ptr<Clien
     : ex_(std::move(ex)), client_(std::move(client)) {}
 
 std::shared_ptr<Informer> InformerFactory::get(const ApiResource& r) {
-    std::string key = r.group + "/" + r.resource;
+    // "pods" for core resources, "<group>/<resource>" otherwise (also the metrics label).
+    std::string key = r.group.empty() ? r.resource : r.group + "/" + r.resource;
     auto it = informers_.find(key);
     if (it != informers_.end()) return it->second;
     InformerOptions o;

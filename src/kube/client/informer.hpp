@@ -145,7 +145,8 @@ class InformerFactory {
     // Every informer created so far has synced; false on timeout.
     boost::asio::awaitable<bool> wait_synced(std::chrono::milliseconds timeout);
     const std::shared_ptr<Client>& client() const { return client_; }
-    // Every informer created so far, by group/resource (read on the factory's executor).
+    // Every informer created so far, by "<resource>" (core) or "<group>/<resource>" (read on
+    // the factory's executor).
     const std::map<std::string, std::shared_ptr<Informer>>& informers() const {
         return informers_;
     }
@@ -153,7 +154,7 @@ class InformerFactory {
   private:
     boost::asio::any_io_executor ex_;
     std::shared_ptr<Client> client_;
-    std::map<std::string, std::shared_ptr<Informer>> informers_;  // by group/resource
+    std::map<std::string, std::shared_ptr<Informer>> informers_;  // "pods", "apps/deployments"
     bool started_ = false;
 };
 

@@ -60,19 +60,12 @@ class CloudCoreFixture : public ::testing::Test {
     }
 
     void start_apiserver() {
-        apiserver_ = std::make_unique<Process>(
-            std::vector<std::string>{
-                kedge::test::build_path("apps/kedge-apiserver/kedge-apiserver"), "--data-dir",
-                dir_.file("apiserver"), "--bind-address", "127.0.0.1", "--secure-port", "0",
-                "--write-kubeconfig", kubeconfig(), "--controllers", "", "--log-level", "warn"},
-            dir_.file("apiserver.log"));
-        ASSERT_TRUE(kedge::test::wait_until(
-            [&] {
-                return kedge::test::read_file(kubeconfig()).find("server: https://") !=
-                       std::string::npos;
-            },
-            std::chrono::seconds(20)))
-            << kedge::test::read_file(dir_.file("apiserver.log"));
+        std::string error;
+        apiserver_ = kedge::test::start_kedge_apiserver(
+            {"--data-dir", dir_.file("apiserver"), "--bind-address", "127.0.0.1", "--secure-port",
+             "0", "--controllers", "", "--log-level", "warn"},
+            kubeconfig(), dir_.file("apiserver.log"), &error);
+        ASSERT_TRUE(apiserver_) << error;
     }
 
     void write_config() { kedge::test::write_file(config_path(), config_yaml()); }

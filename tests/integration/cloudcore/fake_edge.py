@@ -11,7 +11,6 @@ Files under --dir:
   outbox/*.json                messages to send: the edge sends each file once, then renames it
                                to *.sent
   connected                    exists while a session is up (contains the session count)
-  closed.txt                   the close code/reason of the last session
 Exit codes: 3 join refused, 4 connection refused (the reason goes to stderr).
 """
 import argparse
@@ -193,14 +192,12 @@ def run(args):
                     send(message(route.get("source", ""), route.get("group", ""), "response",
                                  route.get("resource", ""), "OK",
                                  parent=msg.get("header", {}).get("msg_id")))
-        except websocket.WebSocketConnectionClosedException as e:
+        except websocket.WebSocketConnectionClosedException:
             pass
         except Exception as e:
             print("session error: %r" % (e,), file=sys.stderr, flush=True)
         finally:
             try:
-                with open(os.path.join(d, "closed.txt"), "w") as f:
-                    f.write("%s %s\n" % (getattr(ws, "status", ""), ""))
                 ws.close()
             except Exception:
                 pass

@@ -72,25 +72,15 @@ class ControllersFixture : public ::testing::Test {
     // Starts kedge-apiserver (SQLite) with every controller and short timings; extra flags
     // override (later flags win in CLI11).
     void start_apiserver(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {
-            kedge::test::build_path("apps/kedge-apiserver/kedge-apiserver"),
+        std::vector<std::string> args = {
             "--data-dir", dir_.file("data"), "--bind-address", "127.0.0.1", "--secure-port", "0",
-            "--write-kubeconfig", kubeconfig(), "--log-level", "info",
-            "--controllers", "*", "--node-monitor-period", "500ms",
+            "--log-level", "info", "--controllers", "*", "--node-monitor-period", "500ms",
             "--node-monitor-grace-period", kGracePeriod};
-        for (auto& e : extra) argv.push_back(e);
-        std::filesystem::remove(kubeconfig());
-        server_ = std::make_unique<Process>(argv, dir_.file("apiserver.log"));
-        ASSERT_TRUE(kedge::test::wait_until(
-            [&] {
-                std::ifstream f(kubeconfig());
-                std::stringstream ss;
-                ss << f.rdbuf();
-                return ss.str().find("server: https://127.0.0.1:") != std::string::npos;
-            },
-            std::chrono::seconds(20)))
-            << "kedge-apiserver did not start:\n"
-            << kedge::test::read_file(dir_.file("apiserver.log"));
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::string error;
+        server_ = kedge::test::start_kedge_apiserver(args, kubeconfig(),
+                                                     dir_.file("apiserver.log"), &error);
+        ASSERT_TRUE(server_) << error;
     }
 
     std::string kubeconfig() const { return dir_.file("kubeconfig"); }
