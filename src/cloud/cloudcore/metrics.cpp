@@ -99,6 +99,9 @@ std::string render_metrics(const MetricsSources& s) {
         w.family("cloudcore_upstream_denied_total", "counter",
                  "Upstream messages refused by node authorization.");
         w.sample("cloudcore_upstream_denied_total", st.denials);
+        w.family("cloudcore_upstream_throttled_total", "counter",
+                 "Upstream requests refused because the node had too many in flight.");
+        w.sample("cloudcore_upstream_throttled_total", st.upstream_throttled);
         w.family("cloudcore_api_errors_total", "counter",
                  "Kubernetes API calls of the edge controller that failed.");
         w.sample("cloudcore_api_errors_total", st.api_errors);

@@ -118,6 +118,9 @@ private:
     boost::asio::any_io_executor ex_;
     std::shared_ptr<kube::client::Client> client_;
     // False when the options say a denial is only logged (authorization off or in debug).
+    // serve() with the node's in-flight count held for its duration.
+    boost::asio::awaitable<void> serve_counted(std::string node, bus::Message msg,
+                                               bus::ResourceRef ref);
     bool enforce_denial(const std::string& node, const bus::Message& msg, const Decision& d);
     EdgeControllerOptions options_;
     const Clock& clock_;
@@ -128,6 +131,9 @@ private:
         endpoints_, object_syncs_, cluster_object_syncs_;
     NeedTracker tracker_;
     std::map<std::string, NodeState, std::less<>> nodes_state_;
+    // Upstream requests being served, per node (entries go at 0; kept apart from nodes_state_
+    // because a request may outlive its session).
+    std::map<std::string, std::size_t, std::less<>> upstream_in_flight_;
     std::uint64_t sessions_ = 0;
     bool synced_ = false;
     bool started_ = false;

@@ -40,6 +40,9 @@ struct EdgeControllerOptions {
     // default; upstream's is off), or with `debug` only log what would have been denied.
     bool authorization = true;
     bool authorization_debug = false;
+    // Upstream requests of one node being served at once; more are answered with an `error`
+    // (unavailable) instead of piling up API calls and memory for a node that floods.
+    std::size_t max_upstream_in_flight = 64;
     // Nodes whose send failed (queue full) are fully resynced this often.
     std::chrono::milliseconds retry_interval{5000};
 };
@@ -50,6 +53,7 @@ struct EdgeControllerStats {
     std::map<std::string, std::uint64_t> sent_by_operation;  // "insert", "update", ...
     std::uint64_t resyncs_inventory = 0, resyncs_full = 0;
     std::uint64_t denials = 0, api_errors = 0, bad_messages = 0;
+    std::uint64_t upstream_throttled = 0;  // refused: max_upstream_in_flight reached
     std::uint64_t send_failures = 0;  // queue full: the node is resynced later
     std::uint64_t object_syncs_written = 0;
 };

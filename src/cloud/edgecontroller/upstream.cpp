@@ -140,7 +140,35 @@ void ControllerImpl::handle_upstream(const std::string& node, bus::Message msg) 
         }
         return;
     }
-    spawn(serve(node, std::move(msg), std::move(*ref)), "upstream " + node);
+    auto& in_flight = upstream_in_flight_[node];
+    if (in_flight >= options_.max_upstream_in_flight) {
+        with_stats([](auto& s) { ++s.upstream_throttled; });
+        log_->warn("[{}] {} {}: refused, {} requests of this node are already being served",
+                   node, msg.operation(), msg.resource(), in_flight);
+        reply_error(node, msg,
+                    Error(errc::unavailable, "too many requests in flight from node \"" + node +
+                                                 "\" (limit " +
+                                                 std::to_string(options_.max_upstream_in_flight) +
+                                                 "); retry later"));
+        return;
+    }
+    ++in_flight;
+    spawn(serve_counted(node, std::move(msg), std::move(*ref)), "upstream " + node);
+}
+
+asio::awaitable<void> ControllerImpl::serve_counted(std::string node, bus::Message msg,
+                                                    bus::ResourceRef ref) {
+    auto self = shared_from_this();
+    struct Release {
+        ControllerImpl* c;
+        const std::string& node;
+        ~Release() {
+            auto it = c->upstream_in_flight_.find(node);
+            if (it != c->upstream_in_flight_.end() && --it->second == 0)
+                c->upstream_in_flight_.erase(it);
+        }
+    } release{this, node};
+    co_await serve(node, std::move(msg), std::move(ref));
 }
 
 asio::awaitable<void> ControllerImpl::serve(std::string node, bus::Message msg,

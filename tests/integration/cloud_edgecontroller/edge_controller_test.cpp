@@ -557,3 +557,62 @@ TEST_F(EdgeControllerAuthzDebugTest, DenialsAreOnlyLogged) {
 
 }  // namespace
 }  // namespace kedge::cloud::edgecontroller
+
+namespace kedge::cloud::edgecontroller {
+namespace {
+
+// A node that floods upstream requests gets `error` answers beyond max_upstream_in_flight
+// instead of an ever-growing pile of API calls; the requests it is allowed still work.
+class EdgeControllerThrottleTest : public EdgeControllerTest {
+  protected:
+    EdgeControllerOptions options() const override {
+        auto o = EdgeControllerTest::options();
+        o.max_upstream_in_flight = 1;
+        return o;
+    }
+};
+
+TEST_F(EdgeControllerThrottleTest, FloodBeyondTheInFlightLimitIsRefusedNotQueued) {
+    create(kc::resources::pods(), pod("ns", "a-web", "edge-a"));
+    hub::Inventory empty;
+    connect("edge-a", &empty);
+    ASSERT_TRUE(wait_for("edge-a", "insert", "ns/pod/a-web"));
+    std::string patch = R"({"status":{"phase":"Running"}})";
+    std::vector<bus::Message> flood;
+    for (int i = 0; i < 20; ++i) {
+        flood.push_back(bus::Message::make("edged", "resource", "patch", "ns/podpatch/a-web",
+                                           bus::Content::from_string(patch)));
+        controller_->upstream("edge-a", flood.back());
+    }
+    // Every request is answered: served, or refused with the reason.
+    ASSERT_TRUE(kedge::test::wait_until(
+        [&] {
+            auto msgs = sink_->messages("edge-a");
+            for (const auto& m : flood)
+                if (!reply_to(msgs, m)) return false;
+            return true;
+        },
+        20s));
+    auto msgs = sink_->messages("edge-a");
+    int refused = 0, served = 0;
+    for (const auto& m : flood) {
+        const auto* r = reply_to(msgs, m);
+        if (r->operation() == "error") {
+            ++refused;
+            auto reason = r->content.as_string();
+            ASSERT_TRUE(reason);
+            EXPECT_NE(reason->find("too many requests in flight"), std::string::npos) << *reason;
+        } else {
+            ++served;
+        }
+    }
+    EXPECT_GT(refused, 0);
+    EXPECT_GT(served, 0);
+    EXPECT_EQ(controller_->stats().upstream_throttled, static_cast<std::uint64_t>(refused));
+    auto got = loop_.run(client_->get(kc::resources::pods(), "ns", "a-web"));
+    ASSERT_TRUE(got);
+    EXPECT_EQ(kube::get_path_string(*got, "status.phase"), "Running");
+}
+
+}  // namespace
+}  // namespace kedge::cloud::edgecontroller
