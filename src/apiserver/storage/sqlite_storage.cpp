@@ -13,14 +13,14 @@
 #include <mutex>
 #include <optional>
 
-#include "apiserver/storage/sqlite_db.hpp"
 #include "base/log.hpp"
+#include "sqlite/sqlite_db.hpp"
 
 namespace kedge::apiserver::storage {
 
-using sqlite::Db;
-using sqlite::Stmt;
-using sqlite::StmtUse;
+using kedge::sqlite::Db;
+using kedge::sqlite::Stmt;
+using kedge::sqlite::StmtUse;
 
 namespace {
 

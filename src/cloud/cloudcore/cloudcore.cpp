@@ -15,6 +15,7 @@
 
 #include "base/log.hpp"
 #include "base/shutdown.hpp"
+#include "net/host_port.hpp"
 #include "cloud/certserver/cert_server.hpp"
 #include "cloud/certserver/cloud_pki.hpp"
 #include "cloud/certserver/secret_pki_store.hpp"
@@ -35,25 +36,6 @@ std::string host_name() {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0) return "cloudcore";
     return buf;
-}
-
-// "127.0.0.1:9091" -> host, port.
-Result<std::pair<std::string, unsigned short>> split_host_port(const std::string& s) {
-    auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-        return Error(errc::invalid_argument, "\"" + s + "\" is not host:port");
-    int port = 0;
-    try {
-        port = std::stoi(s.substr(colon + 1));
-    } catch (const std::exception&) {
-        port = -1;
-    }
-    if (port < 0 || port > 65535)
-        return Error(errc::invalid_argument, "\"" + s + "\" has no valid port");
-    std::string host = s.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    return std::pair{host, static_cast<unsigned short>(port)};
 }
 
 Result<kube::client::ClientConfig> client_config(const CloudCoreConfig& cfg) {
@@ -85,7 +67,7 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
         log->error("cannot reach the Kubernetes API: {}", kube_cfg.error().message());
         return 1;
     }
-    auto monitor = split_host_port(cfg.common_config.monitor_server.bind_address);
+    auto monitor = net::split_host_port(cfg.common_config.monitor_server.bind_address);
     if (!monitor) {
         log->error("commonConfig.monitorServer.bindAddress: {}", monitor.error().message());
         return 1;

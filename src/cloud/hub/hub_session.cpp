@@ -202,6 +202,13 @@ void NodeSession::dispatch(bus::Message msg) {
             pump();  // the next ACK message may go now
             return;
         }
+        // Edges ack every stored message, also the NO-ACK ones and resends already acked:
+        // nothing is waiting for it, and it is not a forgery.
+        if (is_cloud_module(msg.route.source)) {
+            core_->log->debug("{}: ack for {} matches nothing pending", node_,
+                              msg.header.parent_msg_id);
+            return;
+        }
     }
     if (is_cloud_module(msg.route.source)) {
         if (core_->warning_allowed())

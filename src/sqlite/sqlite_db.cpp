@@ -1,8 +1,11 @@
-#include "apiserver/storage/sqlite_db.hpp"
+#include "sqlite/sqlite_db.hpp"
 
 #include <sqlite3.h>
 
-namespace kedge::apiserver::storage::sqlite {
+#include <algorithm>
+#include <limits>
+
+namespace kedge::sqlite {
 
 Db::~Db() {
     if (db_) sqlite3_close_v2(db_);
@@ -45,6 +48,10 @@ Result<void> Db::exec(std::string_view sql) {
 
 std::string Db::last_error() const { return db_ ? sqlite3_errmsg(db_) : "no database"; }
 
+std::int64_t Db::changes() const { return db_ ? sqlite3_changes64(db_) : 0; }
+
+bool Db::autocommit() const { return !db_ || sqlite3_get_autocommit(db_) != 0; }
+
 Stmt::~Stmt() {
     if (stmt_) sqlite3_finalize(stmt_);
 }
@@ -79,6 +86,11 @@ void Stmt::bind(int index, std::string_view text) {
 
 void Stmt::bind_null(int index) { sqlite3_bind_null(stmt_, index); }
 
+void Stmt::bind_uint64(int index, std::uint64_t v) {
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    sqlite3_bind_int64(stmt_, index, static_cast<std::int64_t>(std::min(v, kMax)));
+}
+
 Result<bool> Stmt::step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
@@ -106,6 +118,40 @@ std::string Stmt::column_text(int col) const {
     return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
+std::uint64_t Stmt::column_uint64(int col) const {
+    std::int64_t v = sqlite3_column_int64(stmt_, col);
+    return v < 0 ? 0 : static_cast<std::uint64_t>(v);
+}
+
 bool Stmt::column_is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-}  // namespace kedge::apiserver::storage::sqlite
+Result<Transaction> Transaction::begin(Db& db, Mode mode) {
+    std::string_view sql = mode == Mode::kImmediate   ? "BEGIN IMMEDIATE"
+                           : mode == Mode::kExclusive ? "BEGIN EXCLUSIVE"
+                                                      : "BEGIN";
+    auto r = db.exec(sql);
+    if (!r) return r.error();
+    return Transaction(&db);
+}
+
+Transaction::~Transaction() { rollback(); }
+
+Result<void> Transaction::commit() {
+    if (!db_) return Error(errc::internal, "sqlite: commit of a finished transaction");
+    auto r = db_->exec("COMMIT");
+    if (!r) {
+        rollback();
+        return r.error();
+    }
+    db_ = nullptr;
+    return {};
+}
+
+void Transaction::rollback() {
+    if (!db_) return;
+    // A failed COMMIT or an I/O error may already have ended the transaction.
+    if (!db_->autocommit()) (void)db_->exec("ROLLBACK");
+    db_ = nullptr;
+}
+
+}  // namespace kedge::sqlite
