@@ -10,9 +10,7 @@ Starts only its own processes, stops them by PID, and bounds every wait.
         [--build build/release] [--threads 2] [--timeout 900]
 """
 import argparse
-import base64
 import datetime
-import http.client
 import json
 import os
 import queue
@@ -20,65 +18,14 @@ import random
 import resource
 import shutil
 import signal
-import socket
-import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-import yaml
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Proc:
-    """A child process we started; stopped by its PID only."""
-
-    def __init__(self, name, argv, log_path, stdout_pipe=False):
-        self.name = name
-        self.log_path = log_path
-        self.log = open(log_path, "wb")
-        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE if stdout_pipe else self.log,
-                                  stderr=self.log, stdin=subprocess.DEVNULL)
-        print(f"# started {name} pid={self.p.pid}: {' '.join(argv)}", flush=True)
-
-    def stop(self, grace=15):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
-
-    def alive(self):
-        return self.p.poll() is None
+sys.path.insert(0, os.path.join(ROOT, "bench", "lib"))
+from kedge_bench import Proc, rss_kib, start_apiserver, start_cloudcore, wait_for  # noqa: E402
 
 
 class EdgemarkReader:
@@ -112,45 +59,6 @@ class EdgemarkReader:
             if kv.startswith(key + "="):
                 return int(kv.split("=", 1)[1])
         return 0
-
-
-class Kube:
-    """Minimal Kubernetes REST client from the kubeconfig kedge-apiserver writes."""
-
-    def __init__(self, kubeconfig, tmp):
-        with open(kubeconfig) as f:
-            kc = yaml.safe_load(f)
-        cluster = kc["clusters"][0]["cluster"]
-        user = kc["users"][0]["user"]
-        server = cluster["server"]
-        self.host, port = server.split("://")[1].split(":")
-        self.port = int(port.rstrip("/"))
-        files = {}
-        for key, name in (("certificate-authority-data", "ca"), ("client-certificate-data", "crt"),
-                          ("client-key-data", "key")):
-            src = cluster if name == "ca" else user
-            path = os.path.join(tmp, f"kube-{name}.pem")
-            with open(path, "wb") as f:
-                f.write(base64.b64decode(src[key]))
-            files[name] = path
-        self.ctx = ssl.create_default_context(cafile=files["ca"])
-        self.ctx.load_cert_chain(files["crt"], files["key"])
-        self.token = user.get("token")
-
-    def conn(self):
-        return http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=30)
-
-    def request(self, conn, method, path, body=None):
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = "Bearer " + self.token
-        conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                     headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        if r.status >= 300 and r.status != 409:
-            raise RuntimeError(f"{method} {path}: HTTP {r.status} {data[:300]!r}")
-        return r.status
 
 
 def micro_now():
@@ -223,61 +131,14 @@ def main():
     results = {"nodes": args.nodes, "pods": args.pods}
     try:
         # 1. API server, controllers off (pods are bound by spec.nodeName).
-        api_port = free_port()
-        kubeconfig = os.path.join(work, "kubeconfig")
-        api = Proc("kedge-apiserver",
-                   [apiserver_bin, "--data-dir", os.path.join(work, "api"), "--bind-address",
-                    "127.0.0.1", "--secure-port", str(api_port), "--write-kubeconfig",
-                    kubeconfig, "--log-level", "warn", "--controllers", ""],
-                   os.path.join(work, "apiserver.log"))
-        procs.append(api)
-        wait_for(lambda: os.path.exists(kubeconfig) or not api.alive(), 60, "kubeconfig")
-        kube = Kube(kubeconfig, work)
-
-        def api_ready():
-            try:
-                kube.request(kube.conn(), "GET", "/api/v1/namespaces/default")
-                return True
-            except Exception:  # noqa: BLE001 - not up yet
-                return False
-        wait_for(api_ready, 60, "kedge-apiserver")
-        kube.request(kube.conn(), "POST", "/api/v1/namespaces",
-                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeedge"}})
+        kube, kubeconfig = start_apiserver(args.build, work, procs)
 
         # 2. cloudcore from its own default config with loopback ports.
-        hub_port, cert_port, metrics_port = free_port(), free_port(), free_port()
-        cfg = yaml.safe_load(subprocess.run([cloudcore_bin, "--defaultconfig"], check=True,
-                                            capture_output=True).stdout)
-        cfg["kubeAPIConfig"]["kubeConfig"] = kubeconfig
-        hub = cfg["modules"]["cloudHub"]
-        hub["advertiseAddress"] = ["127.0.0.1"]
-        hub["nodeLimit"] = args.nodes + 100
-        hub["websocket"]["address"] = "127.0.0.1"
-        hub["websocket"]["port"] = hub_port
-        hub["https"]["port"] = cert_port
-        if "address" in hub["https"]:
-            hub["https"]["address"] = "127.0.0.1"
-        cfg["commonConfig"]["monitorServer"]["bindAddress"] = f"127.0.0.1:{metrics_port}"
-        pki_dir = os.path.join(work, "pki")
-        cfg.setdefault("kedge", {}).setdefault("pkiStore", {})
-        cfg["kedge"]["pkiStore"]["type"] = "file"
-        cfg["kedge"]["pkiStore"]["directory"] = pki_dir
-        cfg_path = os.path.join(work, "cloudcore.yaml")
-        with open(cfg_path, "w") as f:
-            yaml.safe_dump(cfg, f)
-        cloud = Proc("cloudcore", [cloudcore_bin, "--config", cfg_path, "--log-level", "warn"],
-                     os.path.join(work, "cloudcore.log"))
-        procs.append(cloud)
-        token_file = os.path.join(pki_dir, "tokensecret", "tokendata")
-
-        def port_open(p):
-            with socket.socket() as s:
-                s.settimeout(0.5)
-                return s.connect_ex(("127.0.0.1", p)) == 0
-        wait_for(lambda: not cloud.alive() or (os.path.exists(token_file) and port_open(hub_port)
-                                               and port_open(cert_port)), 120, "cloudcore")
-        if not cloud.alive():
-            raise RuntimeError("cloudcore exited; see " + cloud.log_path)
+        cloudcore = start_cloudcore(args.build, work, kubeconfig, procs,
+                                    node_limit=args.nodes + 100)
+        cloud = cloudcore["proc"]
+        hub_port, cert_port = cloudcore["hub_port"], cloudcore["cert_port"]
+        token_file = cloudcore["token_file"]
         time.sleep(1)  # let the informers' first lists settle before measuring the baseline
         rss_before = rss_kib(cloud.p.pid)
         results["cloudcore_rss_before_kib"] = rss_before

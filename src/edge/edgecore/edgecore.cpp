@@ -227,6 +227,7 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         MetaServerOptions so;
         so.host = meta_addr->first;
         so.port = meta_addr->second;
+        so.store_threads = 1;  // one SQLite reader off the I/O thread is plenty on an edge node
         auto started = MetaServer::start(ioc.get_executor(), *store, meta->remote_writer(), so);
         if (!started) {
             log->error("meta server on {}: {}", mcfg.meta_server.server,

@@ -66,8 +66,8 @@ Result<ApiPath> parse_api_path(std::string_view method, std::string_view path,
         i += 2;
     }
     std::size_t left = parts.size() - i;
-    if (left > 3) return Error(errc::invalid_argument, "path has too many segments: " +
-                                                           std::string(path));
+    if (left > 3)
+        return Error(errc::invalid_argument, "path has too many segments: " + std::string(path));
     p.resource = parts[i];
     if (left >= 2) p.name = parts[i + 1];
     if (left >= 3) p.subresource = parts[i + 2];

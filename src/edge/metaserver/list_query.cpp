@@ -18,16 +18,15 @@ Result<std::int64_t> parse_int(std::string_view name, std::string_view text) {
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < 0)
-        return Error(errc::invalid_argument,
-                     std::string(name) + ": Invalid value: \"" + std::string(text) +
-                         "\": must be a non-negative integer");
+        return Error(errc::invalid_argument, std::string(name) + ": Invalid value: \"" +
+                                                 std::string(text) +
+                                                 "\": must be a non-negative integer");
     return v;
 }
 
 Result<std::string> decode_continue(std::string_view token) {
     auto invalid = [&](std::string_view why) {
-        return Error(errc::invalid_argument,
-                     "invalid continue token: " + std::string(why));
+        return Error(errc::invalid_argument, "invalid continue token: " + std::string(why));
     };
     std::string raw;
     if (!base64_decode(token, raw)) return invalid("not base64");

@@ -41,8 +41,8 @@ Result<ListOptions> parse_list_options(
 class ObjectFilter {
 public:
     // ns "" = every namespace; name "" = any name (a watch of one object sets it).
-    ObjectFilter(std::string resource, std::string ns, std::string name,
-                 kube::LabelSelector labels, kube::FieldSelector fields);
+    ObjectFilter(std::string resource, std::string ns, std::string name, kube::LabelSelector labels,
+                 kube::FieldSelector fields);
 
     // The part that never changes for an object: its namespace and name.
     bool matches_key(const MetaKey& key) const;

@@ -64,15 +64,10 @@ std::string version_json(const std::string& git_version) {
         minor = git_version.substr(dot1 + 1,
                                    dot2 == std::string::npos ? std::string::npos : dot2 - dot1 - 1);
     }
-    json::object v{{"major", major},
-                   {"minor", minor},
-                   {"gitVersion", git_version},
-                   {"gitCommit", ""},
-                   {"gitTreeState", "clean"},
-                   {"buildDate", "1970-01-01T00:00:00Z"},
-                   {"goVersion", "c++20"},
-                   {"compiler", "clang"},
-                   {"platform", "linux/amd64"}};
+    json::object v{
+        {"major", major},       {"minor", minor},          {"gitVersion", git_version},
+        {"gitCommit", ""},      {"gitTreeState", "clean"}, {"buildDate", "1970-01-01T00:00:00Z"},
+        {"goVersion", "c++20"}, {"compiler", "clang"},     {"platform", "linux/amd64"}};
     return json::serialize(v);
 }
 
@@ -147,8 +142,7 @@ struct MetaServer::Impl {
     // Blocking (store reads): run on the pool.
     ApiResource describe(const GroupVersionResource& gvr);
     Result<metaserver::ResourceCatalog> catalog();
-    Result<std::optional<ApiResource>> resolve(const std::string& group,
-                                               const std::string& version,
+    Result<std::optional<ApiResource>> resolve(const std::string& group, const std::string& version,
                                                const std::string& resource);
 };
 
@@ -218,8 +212,8 @@ Result<std::optional<ApiResource>> MetaServer::Impl::resolve(const std::string& 
 }
 
 awaitable<void> MetaServer::Impl::handle(net::HttpRequest& req, net::HttpResponder& resp) {
-    auto path = metaserver::parse_api_path(req.method, req.path,
-                                           req.query_param("watch").value_or(""));
+    auto path =
+        metaserver::parse_api_path(req.method, req.path, req.query_param("watch").value_or(""));
     if (!path) {
         co_await send_status(resp, not_found_resource());
         co_return;
@@ -517,8 +511,8 @@ awaitable<void> MetaServer::Impl::watch(net::HttpRequest& req, net::HttpResponde
         bool overflowed = false;
         auto changes = queue->take(overflowed);
         if (overflowed) {
-            log->warn("watch {} from {}: the client fell {} changes behind; closing it",
-                      req.target, req.remote_address, queue->capacity);
+            log->warn("watch {} from {}: the client fell {} changes behind; closing it", req.target,
+                      req.remote_address, queue->capacity);
             why = "slow client";
             break;
         }
@@ -555,8 +549,8 @@ awaitable<void> MetaServer::Impl::watch(net::HttpRequest& req, net::HttpResponde
         }
     }
     subscription.reset();
-    log->debug("watch {} from {} ended ({}), {} events sent", req.target, req.remote_address,
-               why, sent);
+    log->debug("watch {} from {} ended ({}), {} events sent", req.target, req.remote_address, why,
+               sent);
     if (!resp.client_gone()) co_await resp.end_stream();
 }
 

@@ -49,12 +49,11 @@ struct RemoteResult {
 
 // Implemented by the meta manager: errc::unavailable when the cloud is not connected (-> 503),
 // timeout (-> 504), anything else -> 500; a RemoteResult is returned to the client as is.
-using RemoteWriter =
-    std::function<boost::asio::awaitable<Result<RemoteResult>>(RemoteWrite write)>;
+using RemoteWriter = std::function<boost::asio::awaitable<Result<RemoteResult>>(RemoteWrite write)>;
 
 struct MetaServerOptions {
     std::string host = "127.0.0.1";
-    unsigned short port = 10550;  // 0 picks a free port (tests)
+    unsigned short port = 10550;                // 0 picks a free port (tests)
     std::string git_version = "v1.30.0-kedge";  // /version gitVersion
     // BOOKMARK events (for watches that allow them) come this often.
     std::chrono::milliseconds bookmark_interval = std::chrono::seconds(10);

@@ -43,16 +43,15 @@ std::string singular_of(std::string_view plural) {
     return s;
 }
 
-json::array verbs() {
-    return {"create", "delete", "get", "list", "patch", "update", "watch"};
-}
+json::array verbs() { return {"create", "delete", "get", "list", "patch", "update", "watch"}; }
 
 json::object group_entry(std::string_view name, const std::vector<std::string>& versions) {
     json::array vs;
     for (const auto& v : versions)
         vs.push_back(json::object{{"groupVersion", std::string(name) + "/" + v}, {"version", v}});
     json::object preferred = vs.empty() ? json::object{} : vs.front().as_object();
-    return {{"name", name}, {"versions", std::move(vs)}, {"preferredVersion", std::move(preferred)}};
+    return {
+        {"name", name}, {"versions", std::move(vs)}, {"preferredVersion", std::move(preferred)}};
 }
 
 }  // namespace
@@ -98,8 +97,8 @@ const std::vector<KnownResource>& known_resources() {
                   {"sc"}),
             known(storage, "v1", "csidrivers", "csidriver", "CSIDriver", false, false),
             known(storage, "v1", "csinodes", "csinode", "CSINode", false, false),
-            known(storage, "v1", "volumeattachments", "volumeattachment", "VolumeAttachment",
-                  false, false),
+            known(storage, "v1", "volumeattachments", "volumeattachment", "VolumeAttachment", false,
+                  false),
             known(rbac, "v1", "clusterroles", "clusterrole", "ClusterRole", false, false),
             known(rbac, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
                   false, false),
@@ -215,8 +214,10 @@ std::optional<json::value> ResourceCatalog::resource_list(std::string_view group
     json::array list;
     for (const auto& r : resources_) {
         if (r.group != group || r.version != version) continue;
-        json::object o{{"name", r.resource},         {"singularName", r.singular},
-                       {"namespaced", r.namespaced}, {"kind", r.kind},
+        json::object o{{"name", r.resource},
+                       {"singularName", r.singular},
+                       {"namespaced", r.namespaced},
+                       {"kind", r.kind},
                        {"verbs", verbs()}};
         if (!r.short_names.empty()) {
             json::array names;
@@ -226,8 +227,8 @@ std::optional<json::value> ResourceCatalog::resource_list(std::string_view group
         list.push_back(std::move(o));
     }
     if (list.empty()) return std::nullopt;
-    std::string gv = group.empty() ? std::string(version)
-                                   : std::string(group) + "/" + std::string(version);
+    std::string gv =
+        group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
     return json::value{{"kind", "APIResourceList"},
                        {"apiVersion", "v1"},
                        {"groupVersion", gv},

@@ -60,8 +60,8 @@ public:
     const ApiResource* find(std::string_view group, std::string_view version,
                             std::string_view resource) const;
 
-    boost::json::value api_versions() const;                            // GET /api
-    boost::json::value api_group_list() const;                          // GET /apis
+    boost::json::value api_versions() const;                                    // GET /api
+    boost::json::value api_group_list() const;                                  // GET /apis
     std::optional<boost::json::value> api_group(std::string_view group) const;  // /apis/<g>
     // GET /api/v1 (group "") or /apis/<g>/<v>; nullopt when nothing is served there.
     std::optional<boost::json::value> resource_list(std::string_view group,

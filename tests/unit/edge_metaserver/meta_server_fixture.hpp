@@ -128,7 +128,8 @@ private:
             co_return std::pair<std::optional<std::string>, bool>{std::nullopt, false};
         }
         auto& line = std::get<0>(r);
-        if (!line || !*line) co_return std::pair<std::optional<std::string>, bool>{std::nullopt, true};
+        if (!line || !*line)
+            co_return std::pair<std::optional<std::string>, bool>{std::nullopt, true};
         co_return std::pair<std::optional<std::string>, bool>{**line, false};
     }
     static asio::awaitable<int> close_on_loop(net::HttpStream* s) {

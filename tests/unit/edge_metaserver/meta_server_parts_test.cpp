@@ -43,12 +43,11 @@ TEST(ApiPath, ParsesResourcePathsLikeKubeApiserver) {
 
     EXPECT_EQ(parse_api_path("POST", "/api/v1/namespaces/a/pods", "")->verb, "create");
     EXPECT_EQ(parse_api_path("PUT", "/api/v1/nodes/n", "")->verb, "update");
-    EXPECT_EQ(parse_api_path("DELETE", "/api/v1/namespaces/a/pods", "")->verb,
-              "deletecollection");
+    EXPECT_EQ(parse_api_path("DELETE", "/api/v1/namespaces/a/pods", "")->verb, "deletecollection");
     EXPECT_EQ(parse_api_path("GET", "/api/v1/pods", "False")->verb, "list");
 
-    for (const char* discovery : {"/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1",
-                                  "/version", "/"}) {
+    for (const char* discovery :
+         {"/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1", "/version", "/"}) {
         auto d = parse_api_path("GET", discovery, "");
         ASSERT_TRUE(d) << discovery;
         EXPECT_FALSE(d->is_resource) << discovery;
@@ -129,8 +128,7 @@ TEST(WatchEvents, FreshWatchDropsRepeatsAndUnknownDeletes) {
 TEST(WatchEvents, ResumedWatchSkipsWhatTheClientHas) {
     WatchEvents ev(pods(), ObjectFilter("pods", "a", "", {}, {}), 10, false);
     EXPECT_EQ(ev.on_change(change(ChangeKind::modified, pod("a", "p1", 8, "web"))), "");
-    EXPECT_EQ(type_of(ev.on_change(change(ChangeKind::added, pod("a", "p2", 12, "web")))),
-              "ADDED");
+    EXPECT_EQ(type_of(ev.on_change(change(ChangeKind::added, pod("a", "p2", 12, "web")))), "ADDED");
     EXPECT_EQ(type_of(ev.on_change(change(ChangeKind::modified, pod("a", "p3", 13, "web")))),
               "MODIFIED");
     EXPECT_EQ(ev.on_change(change(ChangeKind::added, pod("b", "p4", 14, "web"))), "");

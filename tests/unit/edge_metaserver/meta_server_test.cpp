@@ -18,8 +18,8 @@ std::vector<std::string> item_names(const json::object& list) {
     std::vector<std::string> out;
     for (const auto& it : list.at("items").as_array()) {
         const auto& md = it.at("metadata").as_object();
-        std::string ns = md.contains("namespace") ? std::string(md.at("namespace").as_string())
-                                                  : std::string();
+        std::string ns =
+            md.contains("namespace") ? std::string(md.at("namespace").as_string()) : std::string();
         out.push_back(ns + "/" + std::string(md.at("name").as_string()));
     }
     return out;
@@ -36,8 +36,8 @@ protected:
     void put_pods() {
         put("default/pod/web-1", pod_json("default", "web-1", 11, {{"app", "web"}}));
         put("default/pod/db-1", pod_json("default", "db-1", 12, {{"app", "db"}}, "edge2"));
-        put("kube-system/pod/proxy", pod_json("kube-system", "proxy", 13, {{"app", "proxy"}},
-                                              "edge1", "Pending"));
+        put("kube-system/pod/proxy",
+            pod_json("kube-system", "proxy", 13, {{"app", "proxy"}}, "edge1", "Pending"));
         put("other/pod/web-2", pod_json("other", "web-2", 14, {{"app", "web"}}));
     }
 };
@@ -56,8 +56,8 @@ TEST_F(MetaServerTest, DiscoveryListsBuiltinsAndStoredResources) {
     auto v1 = get_json("/api/v1");
     EXPECT_EQ(v1.at("kind"), "APIResourceList");
     EXPECT_EQ(v1.at("groupVersion"), "v1");
-    for (const char* r : {"pods", "nodes", "configmaps", "secrets", "services", "endpoints",
-                          "events"})
+    for (const char* r :
+         {"pods", "nodes", "configmaps", "secrets", "services", "endpoints", "events"})
         EXPECT_NE(find_resource(v1, r), nullptr) << r;
     ASSERT_NE(find_resource(v1, "pods"), nullptr);
     EXPECT_EQ(find_resource(v1, "pods")->at("namespaced"), true);
@@ -156,7 +156,9 @@ TEST_F(MetaServerTest, ListSortsScopesAndCarriesTheHighWaterMark) {
 TEST_F(MetaServerTest, ListSelectors) {
     put_pods();
     start();
-    auto names = [&](const std::string& query) { return item_names(get_json("/api/v1/pods?" + query)); };
+    auto names = [&](const std::string& query) {
+        return item_names(get_json("/api/v1/pods?" + query));
+    };
     EXPECT_EQ(names("labelSelector=app%3Dweb"),
               (std::vector<std::string>{"default/web-1", "other/web-2"}));
     EXPECT_EQ(names("labelSelector=app%20in%20(db,proxy)"),
@@ -211,18 +213,22 @@ TEST_F(MetaServerTest, ListPagesWithLimitAndContinue) {
             // Tokens are base64: make them query-safe.
             std::string escaped;
             for (char c : cont) {
-                if (c == '+') escaped += "%2B";
-                else if (c == '/') escaped += "%2F";
-                else if (c == '=') escaped += "%3D";
-                else escaped += c;
+                if (c == '+')
+                    escaped += "%2B";
+                else if (c == '/')
+                    escaped += "%2F";
+                else if (c == '=')
+                    escaped += "%3D";
+                else
+                    escaped += c;
             }
             cont = escaped;
         }
         ++pages;
     } while (!cont.empty() && pages < 10);
     EXPECT_EQ(pages, 3);
-    EXPECT_EQ(seen, (std::vector<std::string>{"a/p0", "a/p2", "a/p4", "a/p6", "a-b/p1",
-                                              "a-b/p3", "a-b/p5"}));
+    EXPECT_EQ(seen, (std::vector<std::string>{"a/p0", "a/p2", "a/p4", "a/p6", "a-b/p1", "a-b/p3",
+                                              "a-b/p5"}));
 }
 
 TEST_F(MetaServerTest, WatchWithoutVersionSendsCurrentObjectsThenLiveChanges) {
@@ -239,7 +245,8 @@ TEST_F(MetaServerTest, WatchWithoutVersionSendsCurrentObjectsThenLiveChanges) {
 
     put("default/pod/new", pod_json("default", "new", 20));
     put("other/pod/elsewhere", pod_json("other", "elsewhere", 21));  // another namespace
-    put("default/configmap/c", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default","resourceVersion":"22"}})");
+    put("default/configmap/c",
+        R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default","resourceVersion":"22"}})");
     put("default/pod/new", pod_json("default", "new", 23, {{"v", "2"}}));
     remove("default/pod/web-1");
     auto added = w.next();
@@ -307,8 +314,9 @@ TEST_F(MetaServerTest, WatchBookmarksCarryTheHighWaterMark) {
     MetaServerOptions o;
     o.bookmark_interval = 200ms;
     start({}, o);
-    auto w = watch("/api/v1/namespaces/default/pods?watch=1&resourceVersion=14&"
-                   "allowWatchBookmarks=true");
+    auto w = watch(
+        "/api/v1/namespaces/default/pods?watch=1&resourceVersion=14&"
+        "allowWatchBookmarks=true");
     put("kube-system/pod/other", pod_json("kube-system", "other", 40));  // filtered out
     std::optional<WatchEvent> e;
     // The bookmark reflects every change this watch has been through, also filtered ones.
@@ -388,8 +396,8 @@ TEST_F(MetaServerTest, SlowWatchIsClosedInsteadOfBufferingWithoutBound) {
     std::vector<MetaWrite> batch;
     for (int i = 0; i < 8; ++i) {
         std::string n = "b" + std::to_string(i);
-        batch.push_back({MetaWrite::Op::put, MetaKey{"default", "pod", n},
-                         pod_json("default", n, 60 + i)});
+        batch.push_back(
+            {MetaWrite::Op::put, MetaKey{"default", "pod", n}, pod_json("default", n, 60 + i)});
     }
     // The server may still be setting the watch up: wait until it is subscribed.
     put("default/pod/probe", pod_json("default", "probe", 59));
@@ -397,9 +405,9 @@ TEST_F(MetaServerTest, SlowWatchIsClosedInsteadOfBufferingWithoutBound) {
     apply(batch);
     EXPECT_FALSE(w.next());
     EXPECT_TRUE(w.ended());
-    EXPECT_TRUE(kedge::test::wait_until(
-        [&] { return capture.text().find("fell 3 changes behind") != std::string::npos; }))
-        << capture.text();
+    EXPECT_TRUE(kedge::test::wait_until([&] {
+        return capture.text().find("fell 3 changes behind") != std::string::npos;
+    })) << capture.text();
 }
 
 TEST_F(MetaServerTest, WritesWithoutAWriterAreMethodNotAllowed) {
@@ -432,8 +440,9 @@ struct FakeCloud {
                 default:
                     break;
             }
-            co_return RemoteResult{w.verb == "create" ? 201 : 200,
-                                   R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":"from-cloud"}})"};
+            co_return RemoteResult{
+                w.verb == "create" ? 201 : 200,
+                R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":"from-cloud"}})"};
         };
     }
 };
@@ -451,8 +460,9 @@ TEST_F(MetaServerTest, WritesGoToTheCloudAndFailClearlyOffline) {
                            {{"Content-Type", "application/merge-patch+json"}});
     EXPECT_EQ(patched.status, 200);
     EXPECT_EQ(request("PUT", "/api/v1/nodes/edge1", "{}").status, 200);
-    EXPECT_EQ(request("DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/"
-                                "leases/edge1")
+    EXPECT_EQ(request("DELETE",
+                      "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/"
+                      "leases/edge1")
                   .status,
               200);
     {
