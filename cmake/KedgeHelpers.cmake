@@ -15,10 +15,15 @@ function(kedge_library name)
   target_link_libraries(kedge_${name} PUBLIC ${ARG_DEPS} PRIVATE kedge_warnings)
 endfunction()
 
-# kedge_test(<name> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [TIMEOUT s])
+# kedge_test(<name> LABEL unit|integration|e2e SOURCES ... [DEPS ...] [TIMEOUT s] [RUN_SERIAL])
 # One gtest binary per library; every test case becomes its own ctest entry with the label.
+# RUN_SERIAL: its cases run while no other test runs (they change something machine-wide).
 function(kedge_test name)
-  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "RUN_SERIAL" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  set(serial)
+  if(ARG_RUN_SERIAL)
+    set(serial RUN_SERIAL TRUE)
+  endif()
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
@@ -26,7 +31,7 @@ function(kedge_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} kedge_test_support GTest::gtest GTest::gmock
                         kedge_warnings)
   gtest_discover_tests(${name}
-    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT} ${serial}
     ENVIRONMENT "KEDGE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()

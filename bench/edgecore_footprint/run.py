@@ -47,6 +47,18 @@ def metric(port, name):
     return None
 
 
+def rollup(pid):
+    """PSS and private memory (KiB): RSS counts shared library pages in full."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if parts and parts[0] in ("Pss:", "Private_Clean:", "Private_Dirty:"):
+                out[parts[0][:-1]] = int(parts[1])
+    return {"pss_kib": out.get("Pss", 0),
+            "private_kib": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
+
+
 def measure(pid, seconds):
     """RSS samples every second and the CPU used over `seconds`."""
     samples = []
@@ -56,8 +68,10 @@ def measure(pid, seconds):
         time.sleep(1)
     cpu = cpu_seconds(pid) - cpu0
     elapsed = time.monotonic() - t0
-    return {"rss_kib_max": max(samples), "rss_kib_last": samples[-1],
-            "cpu_pct_of_core": round(100.0 * cpu / elapsed, 3), "seconds": round(elapsed, 1)}
+    result = {"rss_kib_max": max(samples), "rss_kib_last": samples[-1],
+              "cpu_pct_of_core": round(100.0 * cpu / elapsed, 3), "seconds": round(elapsed, 1)}
+    result.update(rollup(pid))
+    return result
 
 
 def main():
@@ -147,7 +161,8 @@ def main():
 
         con = results["connected"]
         line = (f"BENCH edgecore_footprint pods={args.pods} "
-                f"connected_rss_kib={con['rss_kib_max']} "
+                f"connected_rss_kib={con['rss_kib_max']} connected_pss_kib={con['pss_kib']} "
+                f"connected_private_kib={con['private_kib']} "
                 f"connected_cpu_pct={con['cpu_pct_of_core']}")
         if "offline" in results:
             off = results["offline"]
