@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 
@@ -141,8 +142,25 @@ json::array cells(const ResourceType& t, const json::object& o, Clock::time_poin
                     status = str_at(cond.as_object(), "status") == "True" ? "Ready" : "NotReady";
         if (str_at(o, "spec.unschedulable") == "true") status += ",SchedulingDisabled";
         std::string version = str_at(o, "status.nodeInfo.kubeletVersion");
+        // Roles as kubectl shows them: node-role.kubernetes.io/<role> labels, and the legacy
+        // kubernetes.io/role label.
+        std::vector<std::string> roles;
+        if (const auto* labels = kube::get_path(o, "metadata.labels"); labels && labels->is_object()) {
+            constexpr std::string_view kPrefix = "node-role.kubernetes.io/";
+            for (const auto& [label, value] : labels->as_object()) {
+                std::string_view key(label.data(), label.size());
+                if (key.starts_with(kPrefix) && key.size() > kPrefix.size())
+                    roles.emplace_back(key.substr(kPrefix.size()));
+                else if (key == "kubernetes.io/role" && value.is_string() &&
+                         !value.as_string().empty())
+                    roles.emplace_back(value.as_string());
+            }
+        }
+        std::sort(roles.begin(), roles.end());
+        std::string role_text;
+        for (const auto& r : roles) role_text += (role_text.empty() ? "" : ",") + r;
         c.push_back(json::string(status));
-        c.push_back("<none>");
+        c.push_back(json::string(role_text.empty() ? "<none>" : role_text));
         c.push_back(json::string(age(o, now)));
         c.push_back(json::string(version));
     } else if (k == "Deployment" || k == "ReplicaSet") {

@@ -564,6 +564,13 @@ struct KedgeEdgeConfig {
     bool inventory_resync = true;
     EdgeMonitorServerConfig monitor_server;
     ReconnectConfig reconnect;
+    // Where container logs go, in the kubelet's layout (log collectors read these); tests and
+    // side-by-side nodes point them elsewhere.
+    std::string pod_logs_directory = "/var/log/pods";
+    std::string container_logs_directory = "/var/log/containers";
+    // Crash back-off of restarting containers (the kubelet's 10 s doubling to 5 min).
+    Duration container_backoff_initial = std::chrono::seconds(10);
+    Duration container_backoff_max = std::chrono::minutes(5);
 
     bool operator==(const KedgeEdgeConfig&) const = default;
     template <class V>
@@ -572,6 +579,12 @@ struct KedgeEdgeConfig {
         v.field("inventoryResync", inventory_resync);
         v.field("monitorServer", monitor_server);
         v.field("reconnect", reconnect);
+        v.field("podLogsDirectory", pod_logs_directory, config::non_empty());
+        v.field("containerLogsDirectory", container_logs_directory, config::non_empty());
+        v.field("containerBackoffInitial", container_backoff_initial,
+                config::at_least(Duration(std::chrono::milliseconds(100))));
+        v.field("containerBackoffMax", container_backoff_max,
+                config::at_least(Duration(std::chrono::milliseconds(100))));
     }
 };
 

@@ -2,6 +2,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -17,7 +20,9 @@
 #include "base/log.hpp"
 #include "base/shutdown.hpp"
 #include "bus/context.hpp"
+#include "cri/cri_client.hpp"
 #include "edge/edged/node_status.hpp"
+#include "edge/edged/pod_manager.hpp"
 #include "edge/edgehub/edge_hub.hpp"
 #include "edge/metamanager/meta_manager.hpp"
 #include "edge/metaserver/meta_server.hpp"
@@ -258,6 +263,65 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         reporter = NodeStatusReporter::start(ctx, no, MachineInfo::read());
     }
 
+    // edged's pods: the runtime may come up after edgecore (or be restarted), so connecting is
+    // retried in the background; until then the node and its local API work without pods.
+    std::shared_ptr<PodManager> pods;
+    asio::thread_pool cri_pool(1);
+    asio::steady_timer cri_retry(ioc);
+    std::function<void()> connect_runtime;
+    if (cfg.modules.edged.enable && meta) {
+        const auto& e = cfg.modules.edged;
+        cri::CriClientOptions co;
+        co.endpoint = e.tailored_kubelet_config.container_runtime_endpoint;
+        PodManagerOptions po;
+        po.node = node;
+        po.host_ip = e.node_ip;
+        if (po.host_ip.empty()) {
+            if (auto cloud = net::split_host_port(cfg.modules.edge_hub.websocket.server); cloud)
+                po.host_ip = local_address_towards(cloud->first, cloud->second);
+        }
+        po.root_directory = e.root_directory;
+        po.pod_logs_root = cfg.kedge.pod_logs_directory;
+        po.container_logs_root = cfg.kedge.container_logs_directory;
+        const auto& root = e.tailored_kubelet_config.cgroup_root;
+        if (root != "/") po.cgroup_parent = root;
+        po.backoff_initial = std::chrono::duration_cast<std::chrono::milliseconds>(
+            cfg.kedge.container_backoff_initial.value());
+        po.backoff_max = std::chrono::duration_cast<std::chrono::milliseconds>(
+            cfg.kedge.container_backoff_max.value());
+        auto attempts = std::make_shared<int>(0);
+        connect_runtime = [&, co, po, attempts] {
+            asio::post(cri_pool, [&, co, po, attempts] {
+                auto client = cri::CriClient::connect(co);
+                asio::post(ioc, [&, co, po, attempts, client]() mutable {
+                    if (ctx.is_shut_down()) return;
+                    if (!client) {
+                        if ((*attempts)++ % 12 == 0)
+                            log->error("container runtime at {}: {} (retrying every 5 s; pods "
+                                       "start once it answers)",
+                                       co.endpoint, client.error().message());
+                        cri_retry.expires_after(std::chrono::seconds(5));
+                        cri_retry.async_wait([&](boost::system::error_code ec) {
+                            if (!ec) connect_runtime();
+                        });
+                        return;
+                    }
+                    auto v = (*client)->version();
+                    std::string rv = v ? v->runtime_name() + "://" + v->runtime_version() : "";
+                    log->info("container runtime {} at {}", rv, co.endpoint);
+                    if (reporter) reporter->set_runtime_version(rv);
+                    pods = std::make_shared<PodManager>(po, *client, *store);
+                    if (auto added = ctx.add_module(pods); !added) {
+                        log->error("edged: {}", added.error().message());
+                        return;
+                    }
+                    ctx.start_modules();
+                });
+            });
+        };
+        connect_runtime();
+    }
+
     net::HttpServerOptions mo;
     mo.host = monitor->first;
     mo.port = monitor->second;
@@ -303,11 +367,13 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
             metrics->stop();
         });
         shutdown.add_hook(ShutdownPhase::kDrain, "modules", [&] {
+            cri_retry.cancel();
             if (reporter) reporter->stop();
             ctx.shutdown();
         });
         ioc.run();
     }
+    cri_pool.join();
     log->info("edgecore stopped");
     return 0;
 }

@@ -285,6 +285,12 @@ void NodeStatusReporter::stop() {
     asio::post(impl_->strand, [impl = impl_] { impl->timer.cancel(); });
 }
 
+void NodeStatusReporter::set_runtime_version(std::string version) {
+    asio::post(impl_->strand, [impl = impl_, v = std::move(version)]() mutable {
+        impl->options.runtime_version = std::move(v);
+    });
+}
+
 std::string NodeStatusReporter::node_object_json() const {
     return json::serialize(impl_->node_object());
 }

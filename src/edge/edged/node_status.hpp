@@ -60,6 +60,8 @@ public:
                                                      const Clock& clock = SystemClock::instance());
     ~NodeStatusReporter();
     void stop();
+    // nodeInfo.containerRuntimeVersion once the runtime answered ("containerd://1.6.20").
+    void set_runtime_version(std::string version);
 
     // The Node object sent at registration / the status patch (tests check the shapes).
     std::string node_object_json() const;

@@ -43,8 +43,12 @@ protected:
     }
 
     // Writes edgecore.yaml for node (ports picked now, kept across restarts).
+    // extra_yaml goes under `kedge:`; edged_yaml under `modules.edged.tailoredKubeletConfig:`
+    // (indented 6). Without a runtime endpoint in edged_yaml, edged points at a socket that does
+    // not exist: these tests never touch a container runtime the machine may have.
     EdgeCoreInstance& configure_edgecore(const std::string& node, const std::string& extra_yaml = {},
-                                         const std::string& token_override = {}) {
+                                         const std::string& token_override = {},
+                                         const std::string& edged_yaml = {}) {
         auto& e = edgecores_[node];
         e.node = node;
         e.dir = dir_.file("edgecore-" + node);
@@ -56,7 +60,12 @@ protected:
           << "database:\n  dataSource: " << e.db() << "\n"
           << "modules:\n"
           << "  edged:\n    hostnameOverride: " << node << "\n    nodeIP: 127.0.0.1\n"
+          << "    rootDirectory: " << e.dir << "/kubelet\n"
           << "    tailoredKubeletConfig:\n      nodeStatusUpdateFrequency: 1s\n"
+          << (edged_yaml.find("containerRuntimeEndpoint") == std::string::npos
+                  ? "      containerRuntimeEndpoint: unix://" + e.dir + "/no-runtime.sock\n"
+                  : std::string())
+          << edged_yaml
           << "  edgeHub:\n    heartbeat: 2\n"
           << "    tlsCaFile: " << e.dir << "/ca/rootCA.crt\n"
           << "    tlsCertFile: " << e.dir << "/certs/server.crt\n"
@@ -67,6 +76,8 @@ protected:
           << "  metaManager:\n    metaServer:\n      server: 127.0.0.1:" << e.meta_port << "\n"
           << "kedge:\n  monitorServer:\n    bindAddress: 127.0.0.1:" << e.monitor_port << "\n"
           << "  reconnect:\n    initialBackoff: 200ms\n    maxBackoff: 1s\n"
+          << "  podLogsDirectory: " << e.dir << "/log/pods\n"
+          << "  containerLogsDirectory: " << e.dir << "/log/containers\n"
           << extra_yaml;
         kedge::test::write_file(e.config(), y.str());
         return e;

@@ -45,5 +45,22 @@ TEST(Table, AcceptAndPodRow) {
     EXPECT_EQ(t.at("rows").at(0).at("object").at("metadata").at("namespace"), "ns");
 }
 
+TEST(Table, NodeRowShowsRolesFromLabels) {
+    ResourceType nodes = *ResourceTypes::with_builtins()->find("", "v1", "nodes");
+    auto node = json::parse(R"({"metadata":{"name":"edge-1","creationTimestamp":
+        "2024-01-01T00:00:00Z","labels":{"node-role.kubernetes.io/edge":"",
+        "node-role.kubernetes.io/agent":"","kubernetes.io/hostname":"edge-1"}},
+        "status":{"conditions":[{"type":"Ready","status":"True"}],
+                  "nodeInfo":{"kubeletVersion":"v1.30.0-kubeedge-v0.1.0"}}})")
+                    .as_object();
+    auto now = Clock::time_point(std::chrono::system_clock::from_time_t(1704067200 + 90));
+    auto cells = table_of_object(nodes, node, IncludeObject::kMetadata, now)
+                     .at("rows").at(0).at("cells");
+    EXPECT_EQ(cells, json::parse(R"(["edge-1","Ready","agent,edge","90s","v1.30.0-kubeedge-v0.1.0"])"));
+    node["metadata"].as_object()["labels"] = json::object{};
+    cells = table_of_object(nodes, node, IncludeObject::kMetadata, now).at("rows").at(0).at("cells");
+    EXPECT_EQ(cells.at(2), "<none>");
+}
+
 }  // namespace
 }  // namespace kedge::apiserver
