@@ -1,0 +1,220 @@
+// edged end to end with real parts: kedge-apiserver + cloudcore + edgecore, and a private
+// containerd (runc, bridge CNI, images from a loopback registry) per test (CriEnv). Pods are
+// created with kubectl; what the API shows is what edged reported.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "integration/edgecore/edgecore_fixture.hpp"
+#include "support/cri_env.hpp"
+
+namespace kedge::edge::test {
+namespace {
+
+using kedge::test::read_file;
+using namespace std::chrono_literals;
+
+class EdgedTest : public EdgeCoreFixture {
+protected:
+    // Starts containerd and an edgecore node that uses it.
+    void start_node(const std::string& node) {
+        std::string reason;
+        bool unsupported = false;
+        env_ = kedge::test::CriEnv::start("edged", &reason, &unsupported);
+        if (!env_) {
+            if (unsupported && !kedge::test::cri_env_must_run())
+                GTEST_SKIP() << "containerd cannot run here: " << reason;
+            FAIL() << "CriEnv did not start: " << reason;
+        }
+        configure_edgecore(node, "  containerBackoffInitial: 1s\n  containerBackoffMax: 4s\n", {},
+                           "      containerRuntimeEndpoint: " + env_->endpoint() +
+                               "\n      cgroupRoot: " + env_->cgroup_parent() + "\n");
+        start_edgecore(node);
+        ASSERT_TRUE(eventually([&] { return node_ready(node) == "True"; }, 30s));
+        ASSERT_TRUE(eventually(
+            [&] {
+                return read_file(edgecore(node).log()).find("container runtime containerd") !=
+                       std::string::npos;
+            },
+            30s))
+            << read_file(edgecore(node).log());
+    }
+    void TearDown() override {
+        // edgecore first (it would restart what we remove), then every pod through the fixture's
+        // env teardown.
+        for (auto& [name, e] : edgecores_)
+            if (e.process) e.process->stop();
+        EdgeCoreFixture::TearDown();
+        env_.reset();
+    }
+
+    boost::json::value pod(const std::string& name) { return get_json("pod " + name); }
+    std::string phase(const std::string& name) {
+        auto p = pod(name);
+        if (!p.is_object()) return "";
+        auto* st = p.as_object().if_contains("status");
+        if (!st || !st->is_object()) return "";
+        auto* ph = st->as_object().if_contains("phase");
+        return ph && ph->is_string() ? std::string(ph->as_string()) : "";
+    }
+    // containerStatuses[0] of the pod (null when absent).
+    boost::json::value container_status(const std::string& name) {
+        auto p = pod(name);
+        if (!p.is_object()) return nullptr;
+        auto* st = p.as_object().if_contains("status");
+        if (!st || !st->is_object()) return nullptr;
+        auto* cs = st->as_object().if_contains("containerStatuses");
+        if (!cs || !cs->is_array() || cs->as_array().empty()) return nullptr;
+        return cs->as_array()[0];
+    }
+
+    std::unique_ptr<kedge::test::CriEnv> env_;
+};
+
+TEST_F(EdgedTest, APodRunsWithItsConfigMapAndSecretAndReportsStatus) {
+    start_node("edged-a");
+    if (IsSkipped() || HasFatalFailure()) return;
+    apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-content\n  namespace: default\n"
+          "data:\n  index.html: hello from the edge\n");
+    apply("apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-secret\n  namespace: default\n"
+          "stringData:\n  password: s3cret\n");
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: default\nspec:\n"
+          "  nodeName: edged-a\n  containers:\n  - name: httpd\n    image: " +
+          env_->busybox_image() +
+          "\n    command: [sh, -c, 'echo started $PASSWORD; exec httpd -f -p 8080 -h /www']\n"
+          "    env:\n    - name: PASSWORD\n      valueFrom:\n        secretKeyRef: {name: "
+          "web-secret, key: password}\n"
+          "    volumeMounts:\n    - {name: content, mountPath: /www}\n"
+          "  volumes:\n  - name: content\n    configMap: {name: web-content}\n");
+    ASSERT_TRUE(eventually([&] { return phase("web") == "Running"; }, 60s))
+        << kubectl("get pod web -o yaml").output << read_file(edgecore("edged-a").log());
+    auto p = pod("web");
+    const auto& status = p.at("status").as_object();
+    std::string ip(status.at("podIP").as_string());
+    EXPECT_TRUE(env_->routes_via_bridge(ip)) << ip;
+    EXPECT_EQ(status.at("hostIP"), "127.0.0.1");
+    auto cs = container_status("web");
+    EXPECT_EQ(cs.at("ready"), true);
+    EXPECT_TRUE(cs.at("state").as_object().contains("running"));
+    EXPECT_TRUE(std::string(cs.at("containerID").as_string()).starts_with("containerd://"));
+    // containerd reports the repo digest, as kubectl shows it on any containerd node.
+    EXPECT_NE(std::string(cs.at("imageID").as_string()).find("/test/busybox@sha256:"),
+              std::string::npos)
+        << cs.at("imageID");
+    bool ready = false;
+    for (const auto& c : status.at("conditions").as_array())
+        if (c.at("type") == "Ready") ready = c.at("status") == "True";
+    EXPECT_TRUE(ready);
+
+    // The configMap is served by busybox httpd inside the pod, over the bridge.
+    ASSERT_TRUE(env_->routes_via_bridge(ip));
+    EXPECT_TRUE(eventually([&] {
+        return kedge::test::run_command("curl -s -m 2 http://" + ip + ":8080/index.html").output ==
+               "hello from the edge";
+    }));
+    // The secret reached the environment; the log is in the kubelet layout.
+    auto uid = std::string(p.at("metadata").at("uid").as_string());
+    std::string log_file = edgecore("edged-a").dir + "/log/pods/default_web_" + uid + "/httpd/0.log";
+    EXPECT_TRUE(eventually([&] {
+        return read_file(log_file).find("stdout F started s3cret") != std::string::npos;
+    })) << read_file(log_file);
+}
+
+TEST_F(EdgedTest, AnExitingContainerIsRestartedWithBackoff) {
+    start_node("edged-b");
+    if (IsSkipped() || HasFatalFailure()) return;
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: crash\n  namespace: default\nspec:\n"
+          "  nodeName: edged-b\n  containers:\n  - name: c\n    image: " +
+          env_->busybox_image() + "\n    command: [sh, -c, 'echo run; sleep 1; exit 3']\n");
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto cs = container_status("crash");
+            return cs.is_object() && cs.at("restartCount").as_int64() >= 2;
+        },
+        90s))
+        << kubectl("get pod crash -o yaml").output;
+    auto cs = container_status("crash");
+    auto last = cs.at("lastState").at("terminated");
+    EXPECT_EQ(last.at("exitCode"), 3);
+    EXPECT_EQ(last.at("reason"), "Error");
+}
+
+TEST_F(EdgedTest, DeletingAPodStopsItAndRemovesItsSandbox) {
+    start_node("edged-c");
+    if (IsSkipped() || HasFatalFailure()) return;
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: gone\n  namespace: default\nspec:\n"
+          "  nodeName: edged-c\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: c\n"
+          "    image: " +
+          env_->busybox_image() + "\n    command: [sleep, '3600']\n");
+    ASSERT_TRUE(eventually([&] { return phase("gone") == "Running"; }, 60s))
+        << kubectl("get pod gone -o yaml").output;
+    auto start = std::chrono::steady_clock::now();
+    kubectl_ok("delete pod gone --wait=false");
+    // The API object goes once edged reported the pod stopped.
+    ASSERT_TRUE(eventually([&] { return !pod("gone").is_object(); }, 30s))
+        << kubectl("get pod gone -o yaml").output;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+    // Nothing is left in the runtime.
+    EXPECT_TRUE(eventually([&] {
+        return env_->ctr("containers ls -q").output.find_first_not_of(" \n") == std::string::npos;
+    }, 20s)) << env_->ctr("containers ls").output;
+}
+
+TEST_F(EdgedTest, AMissingImageShowsErrImagePullAndOthersKeepRunning) {
+    start_node("edged-d");
+    if (IsSkipped() || HasFatalFailure()) return;
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: ok\n  namespace: default\nspec:\n"
+          "  nodeName: edged-d\n  containers:\n  - name: c\n    image: " +
+          env_->busybox_image() + "\n    command: [sleep, '3600']\n");
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: noimage\n  namespace: default\nspec:\n"
+          "  nodeName: edged-d\n  containers:\n  - name: c\n    image: " + env_->registry() +
+          "/test/does-not-exist:1\n");
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: nocm\n  namespace: default\nspec:\n"
+          "  nodeName: edged-d\n  containers:\n  - name: c\n    image: " +
+          env_->busybox_image() +
+          "\n    env:\n    - name: X\n      valueFrom:\n        configMapKeyRef: {name: missing, "
+          "key: k}\n");
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto cs = container_status("noimage");
+            if (!cs.is_object()) return false;
+            auto* w = cs.at("state").as_object().if_contains("waiting");
+            if (!w) return false;
+            auto reason = w->at("reason");
+            return reason == "ErrImagePull" || reason == "ImagePullBackOff";
+        },
+        60s))
+        << kubectl("get pod noimage -o yaml").output;
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto cs = container_status("nocm");
+            if (!cs.is_object()) return false;
+            auto* w = cs.at("state").as_object().if_contains("waiting");
+            return w && w->at("reason") == "CreateContainerConfigError" &&
+                   std::string(w->at("message").as_string()).find("missing") != std::string::npos;
+        },
+        60s))
+        << kubectl("get pod nocm -o yaml").output;
+    EXPECT_TRUE(eventually([&] { return phase("ok") == "Running"; }, 60s));
+}
+
+TEST_F(EdgedTest, RestartingEdgecoreAdoptsRunningContainers) {
+    start_node("edged-e");
+    if (IsSkipped() || HasFatalFailure()) return;
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: keep\n  namespace: default\nspec:\n"
+          "  nodeName: edged-e\n  containers:\n  - name: c\n    image: " +
+          env_->busybox_image() + "\n    command: [sleep, '3600']\n");
+    ASSERT_TRUE(eventually([&] { return phase("keep") == "Running"; }, 60s));
+    auto before = container_status("keep").at("containerID");
+    edgecore("edged-e").process->stop();
+    start_edgecore("edged-e");
+    std::this_thread::sleep_for(3s);  // several relist periods
+    auto after = container_status("keep");
+    EXPECT_EQ(after.at("containerID"), before);
+    EXPECT_EQ(after.at("restartCount"), 0);
+    EXPECT_EQ(phase("keep"), "Running");
+}
+
+}  // namespace
+}  // namespace kedge::edge::test
