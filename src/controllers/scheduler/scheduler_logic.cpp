@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "controllers/scheduler/quantity.hpp"
+#include "kube/quantity.hpp"
 #include "kube/object.hpp"
 
 namespace kedge::controllers::scheduler {
@@ -45,7 +45,7 @@ const json::object* obj_path(const json::object& o, std::string_view path) {
 
 std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
     std::int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kMaxMilli : -kMaxMilli;
+    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kube::kMaxMilli : -kube::kMaxMilli;
     return r;
 }
 
@@ -69,7 +69,7 @@ Result<ResourceList> container_requests(const json::object& c) {
         const json::object* list = obj(*res, field);
         if (!list) continue;
         for (const auto& [k, v] : *list) {
-            auto q = parse_quantity_milli(v);
+            auto q = kube::parse_quantity_milli(v);
             if (!q)
                 return Error(errc::invalid_argument, "container \"" + std::string(str(c, "name")) +
                                                          "\" resources." + std::string(field) +
@@ -209,7 +209,7 @@ Result<ResourceList> pod_requests(const json::object& pod) {
     max_into(containers, init_max);
     if (const json::object* overhead = obj_path(pod, "spec.overhead")) {
         for (const auto& [k, v] : *overhead) {
-            auto q = parse_quantity_milli(v);
+            auto q = kube::parse_quantity_milli(v);
             if (!q)
                 return Error(errc::invalid_argument,
                              "spec.overhead." + std::string(k) + ": " + q.error().detail);
@@ -299,7 +299,7 @@ ResourceList node_allocatable(const json::object& node) {
     ResourceList out;
     if (const json::object* a = obj_path(node, "status.allocatable")) {
         for (const auto& [k, v] : *a)
-            if (auto q = parse_quantity_milli(v))
+            if (auto q = kube::parse_quantity_milli(v))
                 out[std::string(k)] = std::max<std::int64_t>(*q, 0);
     }
     return out;

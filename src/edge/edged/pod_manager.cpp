@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/base64.hpp"
 #include "base/log.hpp"
 #include "bus/constants.hpp"
 #include "bus/context.hpp"
@@ -20,6 +21,8 @@
 #include "edge/edged/pod_inputs.hpp"
 #include "edge/edged/pod_status.hpp"
 #include "edge/metastore/meta_store.hpp"
+#include "edge/edged/node_status.hpp"
+#include "kube/quantity.hpp"
 #include "kube/time.hpp"
 
 namespace kedge::edge {
@@ -83,6 +86,61 @@ ObservedContainer observe(const v1::ContainerStatus& s) {
     return o;
 }
 
+// The registry host an image is pulled from, as credential lookups key it.
+std::string registry_of(const std::string& image) {
+    auto slash = image.find('/');
+    if (slash == std::string::npos) return "docker.io";
+    auto first = image.substr(0, slash);
+    if (first.find('.') == std::string::npos && first.find(':') == std::string::npos &&
+        first != "localhost")
+        return "docker.io";
+    return first;
+}
+
+// A dockerconfig "auths" key ("https://index.docker.io/v1/", "localhost:5000") -> host.
+std::string registry_key_host(std::string key) {
+    for (std::string_view scheme : {"https://", "http://"})
+        if (key.starts_with(scheme)) key = key.substr(scheme.size());
+    if (auto slash = key.find('/'); slash != std::string::npos) key = key.substr(0, slash);
+    if (key == "index.docker.io" || key == "registry-1.docker.io") key = "docker.io";
+    return key;
+}
+
+std::int64_t milli_of(const json::object& res, std::string_view name) {
+    auto v = res.if_contains(name);
+    if (!v) return 0;
+    auto q = kube::parse_quantity_milli(*v);
+    return q ? *q : 0;
+}
+
+// The kubelet's cgroup settings for a container (cgroup v1 semantics; containerd maps them to
+// v2 itself): shares from the cpu request (or limit), CFS quota from the cpu limit, the memory
+// limit, and the OOM score adjustment of the pod's QoS class.
+void set_resources(v1::LinuxContainerResources& r, const json::object& container,
+                   const std::string& qos, std::int64_t node_memory_bytes) {
+    const auto& res = obj(container, "resources");
+    const auto& req = obj(res, "requests");
+    const auto& lim = obj(res, "limits");
+    std::int64_t cpu_req = req.contains("cpu") ? milli_of(req, "cpu") : milli_of(lim, "cpu");
+    std::int64_t cpu_lim = milli_of(lim, "cpu");
+    std::int64_t mem_lim = (milli_of(lim, "memory") + 999) / 1000;
+    std::int64_t mem_req = (milli_of(req.contains("memory") ? req : lim, "memory") + 999) / 1000;
+    r.set_cpu_shares(std::max<std::int64_t>(2, cpu_req * 1024 / 1000));
+    if (cpu_lim > 0) {
+        r.set_cpu_period(100000);
+        r.set_cpu_quota(std::max<std::int64_t>(1000, cpu_lim * 100000 / 1000));
+    }
+    if (mem_lim > 0) r.set_memory_limit_in_bytes(mem_lim);
+    std::int64_t oom = 1000;
+    if (qos == "Guaranteed") {
+        oom = -997;
+    } else if (qos == "Burstable") {
+        oom = node_memory_bytes > 0 ? 1000 - (1000 * mem_req) / node_memory_bytes : 999;
+        oom = std::clamp<std::int64_t>(oom, 2, 999);
+    }
+    r.set_oom_score_adj(oom);
+}
+
 // Crash back-off state of one container name.
 struct Backoff {
     std::chrono::milliseconds delay{0};
@@ -132,6 +190,8 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
     std::optional<asio::steady_timer> timer;
     std::shared_ptr<spdlog::logger> log = kedge::log::get("edged");
     std::atomic<bool> stopped{false};
+
+    std::int64_t node_memory_bytes = MachineInfo::read().memory_kib * 1024;
 
     std::mutex mu;  // workers map, sync_queued flags, stats
     std::map<std::string, std::shared_ptr<PodWorker>> workers;  // by uid
@@ -407,6 +467,38 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         };
     }
 
+    // Credentials for image from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson or
+    // the legacy kubernetes.io/dockercfg), the first whose registry matches.
+    std::optional<v1::AuthConfig> pull_auth(const PodWorker& w, const std::string& image) const {
+        const std::string host = registry_of(image);
+        auto find = lookup();
+        for (const auto& ref : arr(obj(w.pod, "spec"), "imagePullSecrets")) {
+            if (!ref.is_object()) continue;
+            auto secret = find(std::string(bus::kResSecret), w.ns, str(ref.as_object(), "name"));
+            if (!secret) continue;
+            const auto& data = obj(*secret, "data");
+            std::string key = data.contains(".dockerconfigjson") ? ".dockerconfigjson" : ".dockercfg";
+            std::string text;
+            if (!base64_decode(str(data, key), text)) continue;
+            boost::system::error_code ec;
+            auto cfg = json::parse(text, ec);
+            if (ec || !cfg.is_object()) continue;
+            const json::object& auths = key == ".dockerconfigjson" ? obj(cfg.as_object(), "auths")
+                                                                    : cfg.as_object();
+            for (const auto& [reg, entry] : auths) {
+                if (!entry.is_object() || registry_key_host(std::string(reg)) != host) continue;
+                const auto& e = entry.as_object();
+                v1::AuthConfig a;
+                a.set_username(str(e, "username"));
+                a.set_password(str(e, "password"));
+                a.set_auth(str(e, "auth"));
+                a.set_server_address(host);
+                return a;
+            }
+        }
+        return std::nullopt;
+    }
+
     // Pulls per imagePullPolicy; an error leaves the waiting reason in w.waiting.
     bool ensure_image(PodWorker& w, const json::object& c, const std::string& cname) {
         std::string image = str(c, "image");
@@ -432,7 +524,8 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
                                 "Back-off pulling image \"" + image + "\""};
             return false;
         }
-        auto pulled = cri->pull_image(image);
+        auto auth = pull_auth(w, image);
+        auto pulled = cri->pull_image(image, auth ? &*auth : nullptr);
         if (pulled) {
             w.pulls.erase(image);
             return true;
@@ -483,6 +576,8 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         };
         cc.set_stdin(bool_field("stdin"));
         cc.set_tty(bool_field("tty"));
+        set_resources(*cc.mutable_linux()->mutable_resources(), c, qos_class(obj(w.pod, "spec")),
+                      node_memory_bytes);
         return cc;
     }
 
@@ -641,16 +736,53 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         ++stats.status_updates;
     }
 
+    void run_pre_stop_hooks(const PodWorker& w, const std::vector<v1::PodSandbox>& boxes,
+                            std::int64_t grace) {
+        for (const auto& cv : arr(obj(w.pod, "spec"), "containers")) {
+            if (!cv.is_object()) continue;
+            const auto& hook = obj(obj(obj(cv.as_object(), "lifecycle"), "preStop"), "exec");
+            const auto& cmd_json = arr(hook, "command");
+            if (cmd_json.empty()) continue;
+            std::vector<std::string> cmd;
+            for (const auto& a : cmd_json)
+                if (a.is_string()) cmd.emplace_back(a.as_string());
+            std::string name = str(cv.as_object(), "name");
+            for (const auto& b : boxes) {
+                v1::ContainerFilter f;
+                f.set_pod_sandbox_id(b.id());
+                (*f.mutable_label_selector())[kLabelContainerName] = name;
+                auto cs = cri->list_containers(f);
+                if (!cs) continue;
+                for (const auto& c : *cs) {
+                    if (c.state() != v1::CONTAINER_RUNNING) continue;
+                    auto r = cri->exec_sync(c.id(), cmd, std::chrono::seconds(std::max<std::int64_t>(grace, 1)));
+                    if (!r || r->exit_code != 0)
+                        log->warn("pod {}/{}: preStop hook of {} failed: {}", w.ns, w.name, name,
+                                  r ? "exit code " + std::to_string(r->exit_code)
+                                    : r.error().message());
+                }
+            }
+        }
+    }
+
     void terminate(PodWorker& w) {
         const auto& spec = obj(w.pod, "spec");
         auto grace = num(spec, "terminationGracePeriodSeconds", 30);
         if (auto dg = obj(w.pod, "metadata").if_contains("deletionGracePeriodSeconds");
             dg && dg->is_int64())
             grace = dg->as_int64();
+        // preStop hooks run first, inside the grace period (exec hooks; the rest of the
+        // period is what the containers get to stop).
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace);
         v1::PodSandboxFilter f;
         (*f.mutable_label_selector())[kLabelPodUid] = w.uid;
-        if (auto boxes = cri->list_pod_sandboxes(f); boxes)
-            for (const auto& b : *boxes) kill_sandbox(b.id(), grace);
+        auto boxes = cri->list_pod_sandboxes(f);
+        if (boxes) run_pre_stop_hooks(w, *boxes, grace);
+        auto left = std::chrono::duration_cast<std::chrono::seconds>(
+                        deadline - std::chrono::steady_clock::now())
+                        .count();
+        if (boxes)
+            for (const auto& b : *boxes) kill_sandbox(b.id(), std::max<std::int64_t>(left, 0));
         (void)remove_pod_dir(options.root_directory, w.uid);
         log->info("pod {}/{}: stopped and removed", w.ns, w.name);
         if (!w.removed && !stopped) {

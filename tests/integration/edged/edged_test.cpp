@@ -216,5 +216,36 @@ TEST_F(EdgedTest, RestartingEdgecoreAdoptsRunningContainers) {
     EXPECT_EQ(phase("keep"), "Running");
 }
 
+TEST_F(EdgedTest, LimitsBecomeCgroupLimitsAndPreStopRunsBeforeTheStop) {
+    start_node("edged-f");
+    if (IsSkipped() || HasFatalFailure()) return;
+    std::string host_dir = edgecore("edged-f").dir + "/hostdata";
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: limited\n  namespace: default\nspec:\n"
+          "  nodeName: edged-f\n  terminationGracePeriodSeconds: 10\n  containers:\n  - name: c\n"
+          "    image: " + env_->busybox_image() + "\n    command: [sleep, '3600']\n"
+          "    resources:\n      limits: {memory: 64Mi, cpu: 500m}\n"
+          "    lifecycle:\n      preStop:\n        exec:\n          command: [sh, -c, "
+          "'echo stopping > /data/prestop']\n"
+          "    volumeMounts:\n    - {name: data, mountPath: /data}\n"
+          "  volumes:\n  - name: data\n    hostPath: {path: " + host_dir +
+          ", type: DirectoryOrCreate}\n");
+    ASSERT_TRUE(eventually([&] { return phase("limited") == "Running"; }, 60s))
+        << kubectl("get pod limited -o yaml").output;
+    std::string id(container_status("limited").at("containerID").as_string());
+    id = id.substr(id.find("://") + 3);
+    auto mem = env_->ctr("tasks exec --exec-id limits " + id +
+                         " sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                         "cat /sys/fs/cgroup/memory.max'");
+    EXPECT_NE(mem.output.find(std::to_string(64 * 1024 * 1024)), std::string::npos) << mem.output;
+    auto cpu = env_->ctr("tasks exec --exec-id cpu " + id +
+                         " sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || "
+                         "cat /sys/fs/cgroup/cpu.max'");
+    EXPECT_NE(cpu.output.find("50000"), std::string::npos) << cpu.output;
+
+    kubectl_ok("delete pod limited --wait=false");
+    ASSERT_TRUE(eventually([&] { return !pod("limited").is_object(); }, 30s));
+    EXPECT_EQ(read_file(host_dir + "/prestop"), "stopping\n");
+}
+
 }  // namespace
 }  // namespace kedge::edge::test

@@ -1,9 +1,9 @@
-#include "controllers/scheduler/quantity.hpp"
+#include "kube/quantity.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
-namespace kedge::controllers::scheduler {
+namespace kedge::kube {
 namespace {
 
 std::int64_t milli(std::string_view s) {
@@ -77,4 +77,4 @@ TEST(Quantity, JsonNumbersAndStrings) {
 }
 
 }  // namespace
-}  // namespace kedge::controllers::scheduler
+}  // namespace kedge::kube

@@ -1,4 +1,4 @@
-#include "controllers/scheduler/quantity.hpp"
+#include "kube/quantity.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-namespace kedge::controllers::scheduler {
+namespace kedge::kube {
 namespace {
 
 __extension__ typedef __int128 Wide;
@@ -155,4 +155,4 @@ Result<std::int64_t> parse_quantity_milli(const boost::json::value& v) {
     return Error(errc::invalid_argument, "quantity must be a string or a number");
 }
 
-}  // namespace kedge::controllers::scheduler
+}  // namespace kedge::kube

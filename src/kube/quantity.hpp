@@ -10,7 +10,7 @@
 
 #include "base/error.hpp"
 
-namespace kedge::controllers::scheduler {
+namespace kedge::kube {
 
 // Saturation bound: quantities larger than this (about 9.2e15 units) compare as equal to it.
 inline constexpr std::int64_t kMaxMilli = INT64_MAX;
@@ -24,4 +24,4 @@ Result<std::int64_t> parse_quantity_milli(std::string_view text);
 // before any server normalised it) are taken as plain numbers.
 Result<std::int64_t> parse_quantity_milli(const boost::json::value& v);
 
-}  // namespace kedge::controllers::scheduler
+}  // namespace kedge::kube
