@@ -296,6 +296,9 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
                 asio::post(ioc, [&, co, po, attempts, client]() mutable {
                     if (ctx.is_shut_down()) return;
                     if (!client) {
+                        if (reporter)
+                            reporter->set_runtime_state(false, "container runtime is down: " +
+                                                                   client.error().message());
                         if ((*attempts)++ % 12 == 0)
                             log->error("container runtime at {}: {} (retrying every 5 s; pods "
                                        "start once it answers)",
@@ -310,6 +313,10 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
                     std::string rv = v ? v->runtime_name() + "://" + v->runtime_version() : "";
                     log->info("container runtime {} at {}", rv, co.endpoint);
                     if (reporter) reporter->set_runtime_version(rv);
+                    auto rep = reporter;
+                    po.on_runtime_state = [rep](bool ready, std::string message) {
+                        if (rep) rep->set_runtime_state(ready, std::move(message));
+                    };
                     pods = std::make_shared<PodManager>(po, *client, *store);
                     if (auto added = ctx.add_module(pods); !added) {
                         log->error("edged: {}", added.error().message());

@@ -99,8 +99,13 @@ struct NodeStatusReporter::Impl : std::enable_shared_from_this<NodeStatusReporte
     asio::steady_timer timer;
     std::atomic<bool> stopped{false};
     std::shared_ptr<spdlog::logger> log = kedge::log::get("edged");
-    // The conditions this reporter sends never change, so they transitioned when it started.
+    // The pressure conditions never change, so they transitioned when the reporter started;
+    // Ready follows the runtime.
     Clock::time_point started;
+    bool runtime_ready = false;
+    bool registered = false;
+    std::string runtime_message = "container runtime status check may not have completed yet";
+    Clock::time_point ready_since;
 
     Impl(bus::Context& c, NodeStatusOptions o, MachineInfo m, const Clock& cl)
         : ctx(c),
@@ -109,7 +114,8 @@ struct NodeStatusReporter::Impl : std::enable_shared_from_this<NodeStatusReporte
           clock(cl),
           strand(asio::make_strand(c.get_executor())),
           timer(strand),
-          started(cl.now()) {}
+          started(cl.now()),
+          ready_since(started) {}
 
     json::object resources() const {
         return json::object{{"cpu", std::to_string(machine.cpus)},
@@ -129,8 +135,11 @@ struct NodeStatusReporter::Impl : std::enable_shared_from_this<NodeStatusReporte
                                 {"reason", reason},
                                 {"message", message}};
         };
+        auto ready = runtime_ready ? cond("Ready", "True", "EdgeReady", "edge is posting ready status")
+                                   : cond("Ready", "False", "KubeletNotReady", runtime_message);
+        ready["lastTransitionTime"] = kube::format_time(ready_since);
         return json::array{
-            cond("Ready", "True", "EdgeReady", "edge is posting ready status"),
+            std::move(ready),
             cond("MemoryPressure", "False", "EdgeHasSufficientMemory",
                  "edge has sufficient memory available"),
             cond("DiskPressure", "False", "EdgeHasNoDiskPressure", "edge has no disk pressure"),
@@ -243,6 +252,7 @@ struct NodeStatusReporter::Impl : std::enable_shared_from_this<NodeStatusReporte
             }
             if (!co_await sleep(options.update_frequency)) co_return;
         }
+        registered = true;
         for (;;) {
             report();
             if (!co_await sleep(options.update_frequency)) co_return;
@@ -288,6 +298,21 @@ void NodeStatusReporter::stop() {
 void NodeStatusReporter::set_runtime_version(std::string version) {
     asio::post(impl_->strand, [impl = impl_, v = std::move(version)]() mutable {
         impl->options.runtime_version = std::move(v);
+    });
+}
+
+void NodeStatusReporter::set_runtime_state(bool ready, std::string message) {
+    asio::post(impl_->strand, [impl = impl_, ready, m = std::move(message)]() mutable {
+        bool changed = impl->runtime_ready != ready;
+        impl->runtime_ready = ready;
+        impl->runtime_message = std::move(m);
+        if (changed) {
+            impl->ready_since = impl->clock.now();
+            impl->log->info("node {}: {}", impl->options.node,
+                            ready ? "container runtime ready" : impl->runtime_message);
+            // A readiness change goes up at once (once registered: the registration carries it).
+            if (!impl->stopped && impl->registered) impl->report();
+        }
     });
 }
 

@@ -62,6 +62,10 @@ public:
     void stop();
     // nodeInfo.containerRuntimeVersion once the runtime answered ("containerd://1.6.20").
     void set_runtime_version(std::string version);
+    // Whether the container runtime works (RuntimeReady and NetworkReady). Until told, and
+    // while false, Ready is False with reason KubeletNotReady and this message, as the kubelet
+    // reports a node whose runtime is down.
+    void set_runtime_state(bool ready, std::string message);
 
     // The Node object sent at registration / the status patch (tests check the shapes).
     std::string node_object_json() const;

@@ -192,6 +192,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
     std::atomic<bool> stopped{false};
 
     std::int64_t node_memory_bytes = MachineInfo::read().memory_kib * 1024;
+    std::chrono::steady_clock::time_point last_runtime_check{};  // relist thread only
 
     std::mutex mu;  // workers map, sync_queued flags, stats
     std::map<std::string, std::shared_ptr<PodWorker>> workers;  // by uid
@@ -279,7 +280,43 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
     // The kubelet's PLEG: one list of sandboxes and containers per period; only pods whose
     // runtime state changed, that still have work to do, or were not synced for a while get a
     // sync (so 100 idle pods cost two CRI calls a second, not hundreds).
+    // The runtime's health for the node's Ready condition.
+    void check_runtime() {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_runtime_check < std::chrono::seconds(10)) return;
+        last_runtime_check = now;
+        bool ready = true;
+        std::string message;
+        auto st = cri->status();
+        if (!st) {
+            ready = false;
+            message = "container runtime is down: " + st.error().message();
+        } else {
+            for (std::string_view want : {"RuntimeReady", "NetworkReady"}) {
+                bool found = false;
+                for (const auto& c : st->conditions()) {
+                    if (c.type() != want) continue;
+                    found = true;
+                    if (!c.status()) {
+                        ready = false;
+                        message = want == "NetworkReady"
+                                      ? "container runtime network not ready: " + c.reason() +
+                                            ": " + c.message()
+                                      : "container runtime not ready: " + c.reason() + ": " +
+                                            c.message();
+                    }
+                }
+                if (!found && want == "RuntimeReady") {
+                    ready = false;
+                    message = "container runtime did not report RuntimeReady";
+                }
+            }
+        }
+        if (options.on_runtime_state) options.on_runtime_state(ready, message);
+    }
+
     void relist() {
+        check_runtime();
         std::map<std::string, std::string> fp;  // pod uid -> "<id>:<state>;..."
         auto boxes = cri->list_pod_sandboxes();
         auto cs = cri->list_containers();

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,8 @@ struct PodManagerOptions {
     std::chrono::milliseconds backoff_initial{10'000};
     std::chrono::milliseconds backoff_max{300'000};
     std::size_t workers = 4;  // threads for CRI calls
+    // Told the runtime's health (RuntimeReady and NetworkReady) every 10 s and on a change.
+    std::function<void(bool ready, std::string message)> on_runtime_state;
 };
 
 struct PodManagerStats {

@@ -161,6 +161,10 @@ protected:
         return "";
     }
 
+    // The node registered itself and reports status. Without a container runtime (these tests
+    // have none) Ready is False with reason KubeletNotReady, as the kubelet reports it.
+    bool node_registered(const std::string& node) { return !node_ready(node).empty(); }
+
     // A pod bound to node (no scheduler needed).
     void create_bound_pod(const std::string& name, const std::string& node,
                           const std::string& labels = "app: web", const std::string& extra = {}) {

@@ -37,7 +37,7 @@ TEST_F(EdgeCoreKubeletTest, RefusesToStartBesideAKubeletUnlessTold) {
     // Told explicitly, it starts.
     configure_edgecore("edge-k", "  allowKubeletRunning: true\n");
     start_edgecore("edge-k");
-    EXPECT_TRUE(eventually([&] { return node_ready("edge-k") == "True"; }, 30s));
+    EXPECT_TRUE(eventually([&] { return node_registered("edge-k"); }, 30s));
     kubelet.stop();
 }
 
