@@ -19,8 +19,10 @@
 
 #include "base/log.hpp"
 #include "base/shutdown.hpp"
+#include "bus/constants.hpp"
 #include "bus/context.hpp"
 #include "cri/cri_client.hpp"
+#include "edge/edged/kubelet_server.hpp"
 #include "edge/edged/node_status.hpp"
 #include "edge/edged/pod_manager.hpp"
 #include "edge/edgehub/edge_hub.hpp"
@@ -329,6 +331,32 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         connect_runtime();
     }
 
+    // The kubelet-compatible read-only server (logs, /pods, /stats/summary); port 0 = off.
+    std::shared_ptr<KubeletServer> kubelet_server;
+    if (cfg.modules.edged.enable && cfg.modules.edged.tailored_kubelet_config.read_only_port > 0) {
+        const auto& e = cfg.modules.edged;
+        KubeletServerOptions ko;
+        ko.port = static_cast<unsigned short>(e.tailored_kubelet_config.read_only_port);
+        ko.pod_logs_root = cfg.kedge.pod_logs_directory;
+        ko.node_name = node;
+        ko.root_dir = e.root_directory;
+        auto st = *store;
+        auto started = KubeletServer::start(ioc.get_executor(), ko, [st] {
+            std::vector<std::string> out;
+            if (auto pods = st->list_type(std::string(bus::kResPod)); pods)
+                for (auto& o : *pods) out.push_back(std::move(o.json));
+            return out;
+        });
+        if (!started) {
+            log->error("kubelet server on 127.0.0.1:{}: {}", ko.port, started.error().message());
+            if (meta_server) meta_server->stop();
+            if (reporter) reporter->stop();
+            ctx.shutdown();
+            return 1;
+        }
+        kubelet_server = *started;
+    }
+
     net::HttpServerOptions mo;
     mo.host = monitor->first;
     mo.port = monitor->second;
@@ -355,6 +383,7 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         log->error("monitor server on {}: {}", cfg.kedge.monitor_server.bind_address,
                    s.error().message());
         if (meta_server) meta_server->stop();
+        if (kubelet_server) kubelet_server->stop();
         if (reporter) reporter->stop();
         ctx.shutdown();
         return 1;
@@ -363,14 +392,16 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
     log->info("edgecore serving node {}: meta server {}, monitor {}:{}, cloud {}", node,
               meta_server ? std::to_string(meta_server->port()) : std::string("off"), mo.host,
               metrics->port(), cfg.modules.edge_hub.websocket.server);
-    std::printf("edgecore serving node=%s metaserver=%u monitor=%u\n", node.c_str(),
-                meta_server ? meta_server->port() : 0, metrics->port());
+    std::printf("edgecore serving node=%s metaserver=%u monitor=%u kubelet=%u\n", node.c_str(),
+                meta_server ? meta_server->port() : 0, metrics->port(),
+                kubelet_server ? kubelet_server->port() : 0);
     std::fflush(stdout);
 
     {
         ShutdownController shutdown(ioc);
         shutdown.add_hook(ShutdownPhase::kStopAccepting, "listeners", [&] {
             if (meta_server) meta_server->stop();
+            if (kubelet_server) kubelet_server->stop();
             metrics->stop();
         });
         shutdown.add_hook(ShutdownPhase::kDrain, "modules", [&] {

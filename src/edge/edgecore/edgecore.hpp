@@ -17,7 +17,7 @@ struct EdgeCoreRunOptions {
     std::filesystem::path proc_root = "/proc";  // where to look for a running kubelet
 };
 
-// Prints "edgecore serving node=<name> metaserver=<port> monitor=<port>" on stdout once every
+// Prints "edgecore serving node=<name> metaserver=<port> monitor=<port> kubelet=<port>" once every
 // listener is up. Returns the exit code: start-up failures (a running kubelet, the database,
 // ports) are logged with what to fix and return 1.
 int run_edgecore(const EdgeCoreRunOptions& options);

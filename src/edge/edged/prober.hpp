@@ -1,8 +1,10 @@
 #pragma once
 // Liveness, readiness and startup probes (exec, httpGet, tcpSocket) as the kubelet runs them:
 // initialDelaySeconds, periodSeconds, timeoutSeconds, successThreshold, failureThreshold;
-// readiness starts false, liveness and startup start true; liveness and readiness wait until
-// startup has succeeded; a container that is not running has no probe results.
+// readiness starts false, liveness starts true, startup starts unknown (not started until it
+// succeeds); liveness and readiness wait until startup has succeeded; a container that is not
+// running has no probe results. A liveness or startup failure (after failureThreshold) puts the
+// probe on hold until a new instance runs, as the kubelet does.
 //
 // The pod manager calls `observe()` on every sync with what runs, and `due()` tells it which
 // probes to run now; it runs them (blocking, on its worker pool) with `run_probe()` and reports
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +38,7 @@ struct ProbeKey {
 // A probe's spec (from the container's livenessProbe / readinessProbe / startupProbe).
 struct ProbeSpec {
     enum class Handler { exec, http_get, tcp_socket, grpc, none } handler = Handler::none;
-    std::vector<std::string> command;              // exec
+    std::vector<std::string> command;               // exec
     std::string scheme = "HTTP", host, path = "/";  // httpGet (host empty = pod IP)
     std::vector<std::pair<std::string, std::string>> http_headers;
     std::string port;  // number or a named container port (resolved by parse_probe)
@@ -45,7 +48,8 @@ struct ProbeSpec {
 
 // Parses one probe object; invalid_argument naming the problem (e.g. a named port the
 // container does not declare).
-Result<ProbeSpec> parse_probe(const boost::json::object& probe, const boost::json::object& container);
+Result<ProbeSpec> parse_probe(const boost::json::object& probe,
+                              const boost::json::object& container);
 
 // What to run a probe against.
 struct ProbeTarget {
@@ -63,10 +67,17 @@ using ExecFn = std::function<Result<std::pair<std::int32_t, std::string>>(
 struct ProbeOutcome {
     bool success = false;
     std::string message;
+    // The probe could not run at all (exec transport error, unsupported gRPC handler, no pod
+    // IP): the kubelet throws such a result away, so record() keeps the state and only
+    // remembers the message.
+    bool errored = false;
 };
-// httpGet: a plain HTTP/1.1 GET (HTTPS without verification, as the kubelet), 200-399 = success,
-// redirects not followed; tcpSocket: a connect; exec: exit code 0. Honours timeout_seconds.
-// Never throws.
+// httpGet: a plain HTTP/1.1 GET (HTTPS without verification, as the kubelet; User-Agent
+// kube-probe/<major>.<minor>, Accept */*, Connection close, httpHeaders with Host overriding),
+// 200-399 = success; redirects to the same host are followed (at most 10), a redirect to
+// another host is a success as it stands (the kubelet's "Probe terminated redirects");
+// tcpSocket: a connect; exec: exit code 0 (the message is the output); gRPC: errored, not
+// supported. The whole run is bounded by timeout_seconds (name resolution aside). Never throws.
 ProbeOutcome run_probe(const ProbeSpec& spec, const ProbeTarget& target, const ExecFn& exec);
 
 // Probe state of one pod's containers.
@@ -75,23 +86,33 @@ public:
     // The containers of the spec (with their probes) and what runs now: container name ->
     // (instance id, started_at) for running containers. Probes of instances that are gone are
     // dropped; new instances start with the initial results.
-    void observe(const boost::json::object& pod_spec,
-                 const std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>&
-                     running,
-                 std::chrono::steady_clock::time_point now);
+    void observe(
+        const boost::json::object& pod_spec,
+        const std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>&
+            running,
+        std::chrono::steady_clock::time_point now);
     // Probes whose period has come (after initialDelaySeconds; liveness/readiness only after
     // startup succeeded), with their spec.
-    std::vector<std::pair<ProbeKey, ProbeSpec>> due(std::chrono::steady_clock::time_point now) const;
+    std::vector<std::pair<ProbeKey, ProbeSpec>> due(
+        std::chrono::steady_clock::time_point now) const;
+    // Optional: marks a probe as running (due() and next_due() skip it until record()), and
+    // the period counts from here, as the kubelet's ticker does.
+    void begin(const ProbeKey& key, std::chrono::steady_clock::time_point now);
     // Records an outcome (ignored when the instance is gone). Returns true when the result
     // flipped (success <-> failure after the thresholds).
     bool record(const ProbeKey& key, const ProbeOutcome& outcome,
                 std::chrono::steady_clock::time_point now);
 
-    // Current results for a running instance: ready (readiness; true when there is no
-    // readiness probe), started (startup; true when none), live (liveness; false = restart it).
+    // Current results for a running instance: ready (started and readiness passed; true when
+    // there is no readiness probe), started (startup; true when none), live (liveness; false =
+    // restart it).
     bool ready(const std::string& container) const;
     bool started(const std::string& container) const;
+    // live is false once liveness or startup failed (both mean "restart it").
     bool live(const std::string& container) const;
+    // "Container app failed liveness probe, will be restarted" (the kubelet's Killing message),
+    // empty while live.
+    std::string restart_message(const std::string& container) const;
     // The last failure message of a probe kind for a container (for events/logs).
     std::string last_failure(const std::string& container, ProbeKind kind) const;
     // When the next probe is due (the pod manager syncs again then), if any probe exists.

@@ -20,6 +20,7 @@ struct EdgeCoreInstance {
     std::string dir;
     int meta_port = 0;
     int monitor_port = 0;
+    int kubelet_port = 0;
     int starts = 0;
     std::unique_ptr<Process> process;
 
@@ -55,6 +56,7 @@ protected:
         std::filesystem::create_directories(e.dir);
         if (!e.meta_port) e.meta_port = kedge::test::free_port();
         if (!e.monitor_port) e.monitor_port = kedge::test::free_port();
+        if (!e.kubelet_port) e.kubelet_port = kedge::test::free_port();
         std::ostringstream y;
         y << "apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\n"
           << "database:\n  dataSource: " << e.db() << "\n"
@@ -62,6 +64,7 @@ protected:
           << "  edged:\n    hostnameOverride: " << node << "\n    nodeIP: 127.0.0.1\n"
           << "    rootDirectory: " << e.dir << "/kubelet\n"
           << "    tailoredKubeletConfig:\n      nodeStatusUpdateFrequency: 1s\n"
+          << "      readOnlyPort: " << e.kubelet_port << "\n"
           << (edged_yaml.find("containerRuntimeEndpoint") == std::string::npos
                   ? "      containerRuntimeEndpoint: unix://" + e.dir + "/no-runtime.sock\n"
                   : std::string())

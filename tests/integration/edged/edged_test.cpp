@@ -119,6 +119,18 @@ TEST_F(EdgedTest, APodRunsWithItsConfigMapAndSecretAndReportsStatus) {
     EXPECT_TRUE(eventually([&] {
         return read_file(log_file).find("stdout F started s3cret") != std::string::npos;
     })) << read_file(log_file);
+    // ... and readable through the kubelet-compatible server, as `kubectl logs` would get it.
+    auto logs = kedge::test::run_command(
+        "curl -s -m 5 'http://127.0.0.1:" + std::to_string(edgecore("edged-a").kubelet_port) +
+        "/containerLogs/default/web/httpd?tailLines=5'");
+    EXPECT_EQ(logs.output, "started s3cret\n");
+    // /var/log/containers-style link for log collectors.
+    bool linked = false;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             edgecore("edged-a").dir + "/log/containers"))
+        linked |= entry.path().filename().string().starts_with("web_default_httpd-") &&
+                  read_file(entry.path().string()).find("started s3cret") != std::string::npos;
+    EXPECT_TRUE(linked);
 }
 
 TEST_F(EdgedTest, AnExitingContainerIsRestartedWithBackoff) {
