@@ -20,6 +20,7 @@
 #include "cri/cri_client.hpp"
 #include "edge/edged/pod_inputs.hpp"
 #include "edge/edged/pod_status.hpp"
+#include "edge/edged/prober.hpp"
 #include "edge/metastore/meta_store.hpp"
 #include "edge/edged/node_status.hpp"
 #include "kube/quantity.hpp"
@@ -169,12 +170,14 @@ struct PodWorker {
     ConditionClock conditions;
     std::string last_status;   // last status JSON sent up
     std::optional<Clock::time_point> start_time;
+    PodProber prober;
     asio::strand<asio::thread_pool::executor_type> strand;
     // Guarded by PodManager::Impl::mu: a sync is queued; the runtime state the last relist saw;
     // nothing left to do until the runtime changes (all running or finished for good).
     bool sync_queued = false;
     std::string fingerprint;
     bool settled = false;
+    std::optional<std::chrono::steady_clock::time_point> next_probe;  // when a probe is due
     std::chrono::steady_clock::time_point last_sync{};
 
     explicit PodWorker(asio::thread_pool& pool) : strand(asio::make_strand(pool)) {}
@@ -340,7 +343,9 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
                 }
                 auto& f = fp[w->uid];
                 bool changed = (boxes && cs) && f != w->fingerprint;
-                if (changed || !w->settled || now - w->last_sync > std::chrono::seconds(10)) {
+                bool probe_due = w->next_probe && now >= *w->next_probe;
+                if (changed || probe_due || !w->settled ||
+                    now - w->last_sync > std::chrono::seconds(10)) {
                     w->fingerprint = f;
                     due.push_back(w);
                 }
@@ -747,7 +752,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
                 }
             }
             v.started = v.current && v.current->state == ObservedContainer::State::running;
-            v.ready = v.started;  // readiness probes: not yet (issue 7 follow-up)
+            v.ready = v.started;  // init containers; regular ones get the probes' verdict
         }
     }
 
@@ -835,6 +840,53 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         w.finalized = true;
     }
 
+    // Liveness, readiness and startup probes of the running containers (blocking, on the pod's
+    // strand: a probe is bounded by its timeoutSeconds). A failed liveness or startup probe
+    // kills the container; the restart policy and back-off bring it back.
+    void run_probes(PodWorker& w, PodView& view, const std::string& pod_ip) {
+        using steady = std::chrono::steady_clock;
+        auto now = steady::now();
+        auto sys_now = SystemClock::instance().now();
+        std::map<std::string, std::pair<std::string, steady::time_point>> running;
+        for (const auto& c : view.containers) {
+            if (!c.current || c.current->state != ObservedContainer::State::running) continue;
+            auto age = std::chrono::duration_cast<steady::duration>(sys_now - c.current->started_at);
+            running[c.name] = {c.current->id, now - std::max(age, steady::duration::zero())};
+        }
+        const auto& spec = obj(w.pod, "spec");
+        w.prober.observe(spec, running, now);
+        ExecFn exec = [this](const std::string& id, const std::vector<std::string>& cmd,
+                             std::chrono::seconds timeout)
+            -> Result<std::pair<std::int32_t, std::string>> {
+            auto r = cri->exec_sync(id, cmd, timeout);
+            if (!r) return r.error();
+            return std::pair{r->exit_code, r->stdout_data + r->stderr_data};
+        };
+        for (auto& [key, probe] : w.prober.due(now)) {
+            w.prober.begin(key, now);
+            auto outcome = run_probe(probe, ProbeTarget{pod_ip, key.container_id}, exec);
+            if (w.prober.record(key, outcome, steady::now()) && !outcome.success)
+                log->info("pod {}/{}: {} probe of {} failed: {}", w.ns, w.name,
+                          key.kind == ProbeKind::liveness    ? "liveness"
+                          : key.kind == ProbeKind::readiness ? "readiness"
+                                                             : "startup",
+                          key.container, outcome.message);
+        }
+        for (auto& c : view.containers) {
+            if (!c.current || c.current->state != ObservedContainer::State::running) continue;
+            c.started = w.prober.started(c.name);
+            c.ready = c.started && w.prober.ready(c.name);
+            if (!w.prober.live(c.name)) {
+                log->info("pod {}/{}: {}", w.ns, w.name, w.prober.restart_message(c.name));
+                (void)cri->stop_container(c.current->id,
+                                          num(spec, "terminationGracePeriodSeconds", 30));
+            }
+        }
+        auto next = w.prober.next_due();
+        std::lock_guard lock(mu);
+        w.next_probe = next;
+    }
+
     void sync(PodWorker& w) {
         if (w.finalized || w.pod.empty()) return;
         {
@@ -893,6 +945,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
             refresh_views(w, view.init_containers);
             refresh_views(w, view.containers);
         }
+        if (can_start) run_probes(w, view, pod_ip);
         if (!can_start)
             for (auto& c : view.containers)
                 if (c.waiting_reason.empty() || c.waiting_reason == "PodInitializing") {

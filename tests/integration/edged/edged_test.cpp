@@ -86,9 +86,14 @@ TEST_F(EdgedTest, APodRunsWithItsConfigMapAndSecretAndReportsStatus) {
           "    env:\n    - name: PASSWORD\n      valueFrom:\n        secretKeyRef: {name: "
           "web-secret, key: password}\n"
           "    volumeMounts:\n    - {name: content, mountPath: /www}\n"
+          "    readinessProbe:\n      httpGet: {path: /index.html, port: 8080}\n"
+          "      periodSeconds: 1\n"
           "  volumes:\n  - name: content\n    configMap: {name: web-content}\n");
-    ASSERT_TRUE(eventually([&] { return phase("web") == "Running"; }, 60s))
-        << kubectl("get pod web -o yaml").output << read_file(edgecore("edged-a").log());
+    // Ready only once the httpGet readiness probe against busybox httpd passed.
+    ASSERT_TRUE(eventually([&] {
+        auto cs = container_status("web");
+        return phase("web") == "Running" && cs.is_object() && cs.at("ready") == true;
+    }, 60s)) << kubectl("get pod web -o yaml").output << read_file(edgecore("edged-a").log());
     auto p = pod("web");
     const auto& status = p.at("status").as_object();
     std::string ip(status.at("podIP").as_string());
@@ -150,6 +155,36 @@ TEST_F(EdgedTest, AnExitingContainerIsRestartedWithBackoff) {
     auto last = cs.at("lastState").at("terminated");
     EXPECT_EQ(last.at("exitCode"), 3);
     EXPECT_EQ(last.at("reason"), "Error");
+}
+
+TEST_F(EdgedTest, ProbesGateReadinessAndRestartOnLivenessFailure) {
+    start_node("edged-g");
+    if (IsSkipped() || HasFatalFailure()) return;
+    // Not ready until /tmp/ready exists; alive until /tmp/alive is removed (after ~4 s).
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: probed\n  namespace: default\nspec:\n"
+          "  nodeName: edged-g\n  containers:\n  - name: c\n    image: " +
+          env_->busybox_image() +
+          "\n    command: [sh, -c, 'touch /tmp/alive; sleep 2; touch /tmp/ready; sleep 2; "
+          "rm /tmp/alive; exec sleep 3600']\n"
+          "    readinessProbe:\n      exec: {command: [cat, /tmp/ready]}\n      periodSeconds: 1\n"
+          "    livenessProbe:\n      exec: {command: [cat, /tmp/alive]}\n      periodSeconds: 1\n"
+          "      failureThreshold: 2\n");
+    // Running but not ready first, then ready.
+    ASSERT_TRUE(eventually([&] {
+        auto cs = container_status("probed");
+        return cs.is_object() && cs.at("state").as_object().contains("running") &&
+               cs.at("ready") == false;
+    }, 60s)) << kubectl("get pod probed -o yaml").output;
+    ASSERT_TRUE(eventually([&] {
+        auto cs = container_status("probed");
+        return cs.is_object() && cs.at("ready") == true;
+    }, 30s)) << kubectl("get pod probed -o yaml").output;
+    // The liveness probe fails once /tmp/alive is gone: the container is restarted.
+    EXPECT_TRUE(eventually([&] {
+        auto cs = container_status("probed");
+        return cs.is_object() && cs.at("restartCount").as_int64() >= 1;
+    }, 60s)) << kubectl("get pod probed -o yaml").output
+             << read_file(edgecore("edged-g").log());
 }
 
 TEST_F(EdgedTest, DeletingAPodStopsItAndRemovesItsSandbox) {
