@@ -38,6 +38,35 @@ Decision own_pod(std::string_view node, const bus::Message& msg, const bus::Reso
     return allow();
 }
 
+// A node may create only mirror pods of its own static pods (kube's NodeRestriction): bound to
+// itself, annotated kubernetes.io/config.mirror, referencing no secrets, configmaps or service
+// account tokens (a static pod cannot be a way to read what the node may not).
+Decision mirror_pod(std::string_view node, const bus::Message& msg, const bus::ResourceRef& ref) {
+    auto content = msg.content.value();
+    if (!content || !(*content)->is_object())
+        return deny(node, what(msg, ref) + ": the content is not a Pod object");
+    const auto& pod = (*content)->as_object();
+    if (kube::name(pod) != ref.name || kube::namespace_of(pod) != ref.ns)
+        return deny(node, what(msg, ref) + ": the pod's namespace/name differ from the resource");
+    const auto* node_name = kube::get_path(pod, "spec.nodeName");
+    if (!node_name || !node_name->is_string() || node_name->as_string() != node)
+        return deny(node, what(msg, ref) + ": a node may only create pods bound to itself");
+    const auto* mirror = kube::get_path(pod, "metadata.annotations");
+    if (!mirror || !mirror->is_object() ||
+        !mirror->as_object().contains("kubernetes.io/config.mirror"))
+        return deny(node, what(msg, ref) +
+                              ": a node may only create mirror pods (annotation "
+                              "kubernetes.io/config.mirror)");
+    if (auto refs = kube::referenced_configmaps_and_secrets(pod);
+        !refs.config_maps.empty() || !refs.secrets.empty())
+        return deny(node, what(msg, ref) +
+                              ": a mirror pod may not reference configmaps or secrets");
+    const auto* sa = kube::get_path(pod, "spec.serviceAccountName");
+    if (sa && sa->is_string() && !sa->as_string().empty())
+        return deny(node, what(msg, ref) + ": a mirror pod may not use a service account");
+    return allow();
+}
+
 Decision referenced(std::string_view node, const bus::Message& msg, const bus::ResourceRef& ref,
                     const AuthzFacts& facts) {
     if (msg.operation() != bus::kOpQuery && msg.operation() != bus::kOpGetResult)
@@ -129,6 +158,7 @@ Decision authorize(std::string_view node, const bus::Message& msg, const bus::Re
         return allow();  // the answer only lists pods bound to this node
     if (type == bus::kResPod && msg.operation() == bus::kOpDelete)
         return own_pod(node, msg, ref, facts);
+    if (type == bus::kResPod && msg.operation() == bus::kOpInsert) return mirror_pod(node, msg, ref);
     return deny(node, what(msg, ref) + ": unsupported resource type or operation");
 }
 

@@ -282,6 +282,27 @@ asio::awaitable<void> ControllerImpl::serve_pod_status(std::string node, bus::Me
         send(node, reply(msg, bus::Content::from_value(std::move(items)), false, clock_));
         co_return;
     }
+    if (ref.type == bus::kResPod && msg.operation() == bus::kOpInsert) {
+        // The mirror pod of a static pod (authorized above): create it; one that exists is fine.
+        auto obj = content_object(msg);
+        if (!obj) {
+            reply_error(node, msg, Error(errc::invalid_argument, "the content is not a Pod"));
+            co_return;
+        }
+        json::object pod = *obj;
+        auto created = co_await client_->create(pods, ref.ns, std::move(pod));
+        if (!created && created.error().is(errc::already_exists)) {
+            send(node, reply(msg, bus::Content::from_string(bus::kContentOk), false, clock_));
+            co_return;
+        }
+        if (!created) {
+            with_stats([](auto& s) { ++s.api_errors; });
+            reply_error(node, msg, created.error());
+            co_return;
+        }
+        send(node, reply(msg, object_resp(&*created, nullptr, "pod", ref.name), false, clock_));
+        co_return;
+    }
     if (ref.type == bus::kResPod && msg.operation() == bus::kOpDelete) {
         // edged finished a graceful deletion: remove the pod for good (UID-guarded).
         kc::DeleteOptions opts;

@@ -66,6 +66,33 @@ TEST(Authorize, PodStatusOnlyForPodsBoundToTheNode) {
     EXPECT_FALSE(decide("A", "delete", "ns/pod/b-web").allowed());
 }
 
+TEST(Authorize, OnlyMirrorPodsBoundToItselfMayBeCreated) {
+    auto pod = [](std::string node, bool mirror, bool secret = false) {
+        json::object p{{"apiVersion", "v1"},
+                       {"kind", "Pod"},
+                       {"metadata", json::object{{"name", "static-A"}, {"namespace", "ns"}}},
+                       {"spec", json::object{{"nodeName", node},
+                                             {"containers", json::array{json::object{
+                                                                {"name", "c"}, {"image", "x"}}}}}}};
+        if (mirror)
+            p["metadata"].as_object()["annotations"] =
+                json::object{{"kubernetes.io/config.mirror", "abc"}};
+        if (secret)
+            p["spec"].as_object()["volumes"] = json::array{json::object{
+                {"name", "s"}, {"secret", json::object{{"secretName", "other"}}}}};
+        return json::value(p);
+    };
+    EXPECT_TRUE(decide("A", "insert", "ns/pod/static-A", pod("A", true)).allowed());
+    auto other = decide("A", "insert", "ns/pod/static-A", pod("B", true));
+    EXPECT_FALSE(other.allowed());
+    EXPECT_NE(other.reason.find("bound to itself"), std::string::npos) << other.reason;
+    auto plain = decide("A", "insert", "ns/pod/static-A", pod("A", false));
+    EXPECT_FALSE(plain.allowed());
+    EXPECT_NE(plain.reason.find("mirror"), std::string::npos) << plain.reason;
+    EXPECT_FALSE(decide("A", "insert", "ns/pod/static-A", pod("A", true, true)).allowed());
+    EXPECT_FALSE(decide("A", "insert", "ns/pod/renamed", pod("A", true)).allowed());
+}
+
 TEST(Authorize, ReadsOnlyWhatItsPodsReference) {
     EXPECT_TRUE(decide("A", "query", "ns/configmap/cfg").allowed());
     EXPECT_FALSE(decide("B", "query", "ns/configmap/cfg").allowed());

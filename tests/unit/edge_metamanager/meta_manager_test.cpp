@@ -330,10 +330,18 @@ TEST(NodeStatus, MessagesHaveTheUpstreamShapes) {
     EXPECT_EQ(node.at("status").at("capacity").at("cpu"), "4");
     EXPECT_EQ(node.at("status").at("capacity").at("memory"), "8000000Ki");
     EXPECT_EQ(node.at("status").at("addresses").at(0).at("address"), "10.80.0.5");
+    // Until the container runtime is known to work the node is NotReady, as the kubelet says.
     auto patch = json::parse(rep->status_patch_json());
     auto& conds = patch.at("status").at("conditions").as_array();
     EXPECT_EQ(conds.at(0).at("type"), "Ready");
-    EXPECT_EQ(conds.at(0).at("status"), "True");
+    EXPECT_EQ(conds.at(0).at("status"), "False");
+    EXPECT_EQ(conds.at(0).at("reason"), "KubeletNotReady");
+    rep->set_runtime_state(true, "");
+    ioc.poll();
+    patch = json::parse(rep->status_patch_json());
+    auto& ready = patch.at("status").at("conditions").as_array().at(0);
+    EXPECT_EQ(ready.at("status"), "True");
+    EXPECT_EQ(ready.at("reason"), "EdgeReady");
     auto lease = json::parse(rep->lease_json());
     EXPECT_EQ(lease.at("metadata").at("namespace"), "kube-node-lease");
     EXPECT_EQ(lease.at("spec").at("holderIdentity"), "edge-1");
