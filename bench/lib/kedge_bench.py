@@ -2,6 +2,7 @@
 waits, a minimal Kubernetes REST client, and starting kedge-apiserver and cloudcore on loopback.
 """
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import yaml
@@ -100,6 +102,67 @@ class Kube:
             raise RuntimeError(f"{method} {path}: HTTP {r.status} {data[:300]!r}")
         return r.status
 
+    def get_json(self, conn, path):
+        """GET path; the decoded JSON body (raises on an HTTP error)."""
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        if r.status >= 300:
+            raise RuntimeError(f"GET {path}: HTTP {r.status} {data[:300]!r}")
+        return json.loads(data)
+
+    def watch(self, path, on_event, timeout=300):
+        """Starts a watch of path (a list URL, e.g. with &resourceVersion=...) on a thread of its
+        own that calls on_event(event_dict, received_monotonic) per event. Returns a Watch; its
+        close() ends the stream. The server ends it after timeout seconds anyway."""
+        return Watch(self, path, on_event, timeout)
+
+
+
+class Watch:
+    """One Kubernetes watch stream read on a daemon thread (see Kube.watch)."""
+
+    def __init__(self, kube, path, on_event, timeout):
+        self.conn = http.client.HTTPSConnection(kube.host, kube.port, context=kube.ctx,
+                                                timeout=timeout + 30)
+        headers = {"Accept": "application/json"}
+        if kube.token:
+            headers["Authorization"] = "Bearer " + kube.token
+        sep = "&" if "?" in path else "?"
+        self.conn.request("GET", f"{path}{sep}watch=1&timeoutSeconds={int(timeout)}",
+                          headers=headers)
+        self.resp = self.conn.getresponse()
+        if self.resp.status >= 300:
+            raise RuntimeError(f"watch {path}: HTTP {self.resp.status} {self.resp.read()[:300]!r}")
+        self.closed = False
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(on_event,), daemon=True)
+        self.thread.start()
+
+    def _run(self, on_event):
+        try:
+            while not self.closed:
+                line = self.resp.readline()
+                if not line:
+                    return
+                if line.strip():
+                    on_event(json.loads(line), time.monotonic())
+        except Exception as e:  # noqa: BLE001 - reported through .error unless we closed it
+            if not self.closed:
+                self.error = e
+
+    def close(self):
+        self.closed = True
+        try:
+            if self.conn.sock:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(5)
+        self.conn.close()
 
 
 def port_open(port):
@@ -168,3 +231,108 @@ def start_cloudcore(build, work, kubeconfig, procs, node_limit=1000):
         raise RuntimeError("cloudcore exited; see " + cloud.log_path)
     return {"hub_port": hub_port, "cert_port": cert_port, "metrics_port": metrics_port,
             "token_file": token_file, "proc": cloud}
+
+
+# ---- a private containerd node (tests/support/cri-env.sh) ----
+
+CRI_ENV = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "tests", "support",
+                                       "cri-env.sh"))
+SUBNET_SLOT_DIR = "/tmp/kedge-cri-subnets"  # shared with tests/support/cri_env.cpp
+
+
+def _pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def claim_pod_subnet():
+    """A /24 inside 10.80.0.0/12 that no live test or bench holds and no route uses, claimed
+    the way tests/support/cri_env.cpp claims them (slot files under a flock). Returns
+    (slot, subnet)."""
+    os.makedirs(SUBNET_SLOT_DIR, exist_ok=True)
+    with open(os.path.join(SUBNET_SLOT_DIR, ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            start = (os.getpid() * 7) % 4095
+            for i in range(4095):
+                slot = 1 + (start + i) % 4095
+                path = os.path.join(SUBNET_SLOT_DIR, str(slot))
+                try:
+                    with open(path) as f:
+                        owner = int(f.read().strip() or 0)
+                except (OSError, ValueError):
+                    owner = 0
+                if owner and _pid_alive(owner):
+                    continue
+                subnet = f"10.{80 + slot // 256}.{slot % 256}.0/24"
+                routes = subprocess.run(["ip", "-4", "route", "show", "root", subnet],
+                                        capture_output=True, text=True)
+                if routes.returncode != 0 or routes.stdout.strip():
+                    continue
+                with open(path, "w") as f:
+                    f.write(f"{os.getpid()}\n")
+                return slot, subnet
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    raise RuntimeError("no free /24 left in 10.80.0.0/12")
+
+
+def release_pod_subnet(slot):
+    path = os.path.join(SUBNET_SLOT_DIR, str(slot))
+    try:
+        with open(path) as f:
+            if int(f.read().strip() or 0) == os.getpid():
+                os.unlink(path)
+    except (OSError, ValueError):
+        pass
+
+
+class CriNode:
+    """One private containerd (CRI, runc, bridge CNI in its own subnet, its own cgroup parent)
+    plus a loopback registry serving the locally built busybox and pause images, under base
+    (keep it short: containerd's socket paths must fit in 108 bytes). down() removes
+    everything the script made (pods, containerd, shims, mounts, bridge, cgroups, registry)."""
+
+    def __init__(self, base, name):
+        self.base, self.name = base, name
+        self.slot = None
+        self.info = {}
+
+    def _run(self, *args):
+        r = subprocess.run([CRI_ENV, *args], capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError(f"cri-env.sh {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+        for line in r.stdout.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                self.info[k] = v
+        return r.stdout
+
+    def up(self):
+        os.makedirs(self.base, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        self._run("images")
+        self.port = free_port()
+        self._run("registry-up", self.base, str(self.port))
+        self.slot, self.subnet = claim_pod_subnet()
+        self._run("node-up", self.base, str(self.port), self.name, self.subnet)
+        return self
+
+    @property
+    def endpoint(self):
+        return "unix://" + self.info["sock"]
+
+    def down(self):
+        errors = []
+        for args in (("node-down", self.base, self.name), ("down", self.base)):
+            r = subprocess.run([CRI_ENV, *args], capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                errors.append(f"cri-env.sh {' '.join(args)}: {r.stdout}{r.stderr}")
+        if self.slot is not None:
+            release_pod_subnet(self.slot)
+            self.slot = None
+        return errors

@@ -283,6 +283,9 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
                 po.host_ip = local_address_towards(cloud->first, cloud->second);
         }
         po.root_directory = e.root_directory;
+        po.static_pod_path = e.tailored_kubelet_config.static_pod_path;
+        po.static_pod_scan = std::chrono::duration_cast<std::chrono::milliseconds>(
+            e.tailored_kubelet_config.file_check_frequency.value());
         po.pod_logs_root = cfg.kedge.pod_logs_directory;
         po.container_logs_root = cfg.kedge.container_logs_directory;
         const auto& root = e.tailored_kubelet_config.cgroup_root;

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <set>
@@ -21,6 +22,7 @@
 #include "edge/edged/pod_inputs.hpp"
 #include "edge/edged/pod_status.hpp"
 #include "edge/edged/prober.hpp"
+#include "edge/edged/static_pods.hpp"
 #include "edge/metastore/meta_store.hpp"
 #include "edge/edged/node_status.hpp"
 #include "kube/quantity.hpp"
@@ -162,11 +164,15 @@ struct PodWorker {
     std::string uid, ns, name;
     json::object pod;          // latest desired object
     bool removed = false;      // the object is gone from the store (deleted in the API)
+    bool is_static = false;    // from a manifest file (its API object is a mirror pod)
     bool finalized = false;    // containers and sandbox are gone, the cloud was told
     std::string sandbox_id;
     std::map<std::string, Backoff> backoff;        // container name -> crash back-off
     std::map<std::string, PullBackoff> pulls;      // image -> pull back-off
     std::map<std::string, std::pair<std::string, std::string>> waiting;  // container -> reason, msg
+    // Container name -> its last instance in a sandbox that was replaced (a reboot): the new
+    // sandbox's containers count their restarts on from it and show it as lastState.
+    std::map<std::string, ObservedContainer> carried;
     ConditionClock conditions;
     std::string last_status;   // last status JSON sent up
     std::optional<Clock::time_point> start_time;
@@ -197,8 +203,11 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
     std::int64_t node_memory_bytes = MachineInfo::read().memory_kib * 1024;
     std::chrono::steady_clock::time_point last_runtime_check{};  // relist thread only
 
-    std::mutex mu;  // workers map, sync_queued flags, stats
+    std::mutex mu;  // workers map, sync_queued flags, statics, stats
     std::map<std::string, std::shared_ptr<PodWorker>> workers;  // by uid
+    std::map<std::string, StaticPod> statics;                   // by uid (= config hash)
+    std::set<std::string> static_errors;                        // last scan's, to log changes
+    std::optional<asio::steady_timer> static_timer;
     PodManagerStats stats;
 
     Impl(PodManagerOptions o, std::shared_ptr<cri::CriClient> c, std::shared_ptr<MetaStore> s)
@@ -213,7 +222,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         return str(obj(pod, "spec"), "nodeName") == options.node;
     }
 
-    void upsert(json::object pod) {
+    void upsert(json::object pod, bool is_static = false) {
         const auto& meta = obj(pod, "metadata");
         std::string uid = str(meta, "uid");
         if (uid.empty() || !mine(pod)) return;
@@ -226,6 +235,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
                 slot->uid = uid;
                 slot->ns = str(meta, "namespace");
                 slot->name = str(meta, "name");
+                slot->is_static = is_static;
             }
             w = slot;
         }
@@ -235,13 +245,143 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
 
     void remove(const std::string& ns, const std::string& name) {
         std::shared_ptr<PodWorker> w;
+        std::optional<StaticPod> mirrored;
         {
             std::lock_guard lock(mu);
-            for (auto& [uid, worker] : workers)
-                if (worker->ns == ns && worker->name == name) w = worker;
+            for (auto& [uid, worker] : workers) {
+                if (worker->ns != ns || worker->name != name) continue;
+                if (!worker->is_static) {
+                    w = worker;
+                } else if (auto it = statics.find(uid); it != statics.end()) {
+                    mirrored = it->second;  // its mirror pod was deleted in the API
+                }
+            }
+        }
+        if (mirrored) ensure_mirror(*mirrored);
+        if (!w) return;
+        asio::post(w->strand, [w] { w->removed = true; });
+        queue_sync(w);
+    }
+
+    void remove_uid(const std::string& uid) {
+        std::shared_ptr<PodWorker> w;
+        {
+            std::lock_guard lock(mu);
+            if (auto it = workers.find(uid); it != workers.end()) w = it->second;
         }
         if (!w) return;
         asio::post(w->strand, [w] { w->removed = true; });
+        queue_sync(w);
+    }
+
+    // ---- static pods ----
+
+    // Creates (or re-creates) the API's mirror of a static pod through the meta manager (kept
+    // in the outbox while the cloud is away).
+    void ensure_mirror(const StaticPod& sp) {
+        if (stopped) return;
+        std::string node_uid;
+        if (auto n = store->get(MetaKey{"null", std::string(bus::kResNode), options.node}); n && *n) {
+            boost::system::error_code ec;
+            auto v = json::parse((*n)->json, ec);
+            if (!ec && v.is_object()) node_uid = str(obj(v.as_object(), "metadata"), "uid");
+        }
+        auto mirror = mirror_pod(sp, options.node, node_uid);
+        const auto& meta = obj(mirror, "metadata");
+        auto msg = bus::Message::make(std::string(bus::kModuleEdged), std::string(bus::kGroupMeta),
+                                      std::string(bus::kOpInsert),
+                                      bus::format_resource(str(meta, "namespace"), bus::kResPod,
+                                                           str(meta, "name")),
+                                      bus::Content::encoded(std::move(mirror)));
+        if (auto r = ctx->send(bus::kModuleMetaManager, std::move(msg)); !r)
+            log->warn("mirror pod of {}: {}", sp.file.string(), r.error().message());
+    }
+
+    void scan_static() {
+        if (options.static_pod_path.empty() || stopped) return;
+        auto scan = scan_static_pods(options.static_pod_path, options.node);
+        std::set<std::string> errors(scan.errors.begin(), scan.errors.end());
+        std::vector<StaticPod> added;
+        std::vector<std::string> gone;
+        {
+            std::lock_guard lock(mu);
+            for (const auto& e : errors)
+                if (!static_errors.count(e)) log->warn("static pod manifest {}", e);
+            static_errors = std::move(errors);
+            std::set<std::string> seen;
+            for (auto& sp : scan.pods) {
+                seen.insert(sp.hash);
+                if (!statics.count(sp.hash)) {
+                    statics[sp.hash] = sp;
+                    added.push_back(sp);
+                }
+            }
+            for (auto it = statics.begin(); it != statics.end();) {
+                if (!seen.count(it->first)) {
+                    gone.push_back(it->first);
+                    it = statics.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        }
+        for (const auto& uid : gone) {
+            log->info("static pod {} removed from {}", uid, options.static_pod_path.string());
+            remove_uid(uid);
+        }
+        for (auto& sp : added) {
+            log->info("static pod {}/{} from {}", str(obj(sp.pod, "metadata"), "namespace"),
+                      str(obj(sp.pod, "metadata"), "name"), sp.file.string());
+            upsert(sp.pod, true);
+            ensure_mirror(sp);
+        }
+    }
+
+    void static_tick() {
+        if (stopped || options.static_pod_path.empty()) return;
+        asio::post(pool, [self = shared_from_this()] {
+            self->scan_static();
+            asio::post(*self->strand, [self] {
+                if (self->stopped) return;
+                self->static_timer->expires_after(self->options.static_pod_scan);
+                self->static_timer->async_wait(
+                    [w = self->weak_from_this()](boost::system::error_code ec) {
+                        if (auto s = w.lock(); s && !ec) s->static_tick();
+                    });
+            });
+        });
+    }
+
+    // A mirror pod came from the cloud: its static pod's status goes there now (send it
+    // again); a deleted mirror of a static pod that still exists is re-created.
+    void on_mirror(const json::object& mirror, bool deleted) {
+        const auto& meta = obj(mirror, "metadata");
+        std::string ns = str(meta, "namespace"), name = str(meta, "name");
+        std::shared_ptr<PodWorker> w;
+        std::optional<StaticPod> sp;
+        {
+            std::lock_guard lock(mu);
+            for (auto& [uid, worker] : workers)
+                if (worker->is_static && worker->ns == ns && worker->name == name) w = worker;
+            if (w)
+                if (auto it = statics.find(w->uid); it != statics.end()) sp = it->second;
+        }
+        if (!w) return;
+        if (deleted && sp) {
+            ensure_mirror(*sp);
+            return;
+        }
+        if (meta.contains("deletionTimestamp") && !stopped) {
+            // Someone deleted the mirror: finish that (as the kubelet does; the static pod
+            // keeps running), and its deletion brings a fresh mirror.
+            auto msg = bus::Message::make(std::string(bus::kModuleEdged),
+                                          std::string(bus::kGroupMeta), std::string(bus::kOpDelete),
+                                          bus::format_resource(ns, bus::kResPod, name),
+                                          bus::Content::encoded(mirror));
+            (void)ctx->send(bus::kModuleMetaManager, std::move(msg));
+            return;
+        }
+        asio::post(w->strand, [w] { w->last_status.clear(); });
         queue_sync(w);
     }
 
@@ -255,7 +395,8 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         for (const auto& p : *pods) {
             boost::system::error_code ec;
             auto v = json::parse(p.json, ec);
-            if (ec || !v.is_object() || !mine(v.as_object())) continue;
+            if (ec || !v.is_object() || !mine(v.as_object()) || is_mirror_pod(v.as_object()))
+                continue;
             upsert(std::move(v.as_object()));
             ++n;
         }
@@ -443,6 +584,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         // containers; a new sandbox gets the next attempt number.
         for (const auto& b : *boxes) {
             if (b.id() == ready) continue;
+            carry_containers(w, b.id());
             kill_sandbox(b.id(), 0);
         }
         if (ready.empty()) {
@@ -462,6 +604,36 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
             if (!w.start_time) w.start_time = from_ns(st->created_at());
         }
         return ready;
+    }
+
+    // Remembers the newest instance of each container of a sandbox about to be removed.
+    void carry_containers(PodWorker& w, const std::string& sandbox_id) {
+        v1::ContainerFilter f;
+        f.set_pod_sandbox_id(sandbox_id);
+        auto cs = cri->list_containers(f);
+        if (!cs) return;
+        for (const auto& c : *cs) {
+            auto st = cri->container_status(c.id());
+            if (!st) continue;
+            auto o = observe(*st);
+            auto [it, inserted] = w.carried.try_emplace(c.metadata().name(), o);
+            if (!inserted && o.attempt >= it->second.attempt) it->second = o;
+        }
+    }
+
+    // The kubelet's fallback when the runtime lost a container's history: one past the highest
+    // <n>.log in the container's log directory (0 when there is none).
+    std::uint32_t attempt_from_logs(const PodWorker& w, const std::string& name) const {
+        std::uint32_t next = 0;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(log_dir(w) / name, ec)) {
+            auto f = e.path().filename().string();
+            std::uint32_t n = 0;
+            auto [end, err] = std::from_chars(f.data(), f.data() + f.size(), n);
+            if (err == std::errc() && end != f.data() && std::string_view(end).starts_with(".log"))
+                next = std::max(next, n + 1);
+        }
+        return next;
     }
 
     void kill_sandbox(const std::string& sandbox_id, std::int64_t grace) {
@@ -692,7 +864,11 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
             view.image = str(c, "image");
             auto& list = observed[view.name];
             if (!list.empty()) view.current = list[0];
-            if (list.size() > 1) view.previous = list[1];
+            if (list.size() > 1) {
+                view.previous = list[1];
+            } else if (auto it = w.carried.find(view.name); it != w.carried.end()) {
+                view.previous = it->second;
+            }
             // Older instances than the previous one are garbage.
             for (std::size_t i = 2; i < list.size(); ++i) (void)cri->remove_container(list[i].id);
             w.waiting.erase(view.name);
@@ -700,7 +876,13 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
             bool startable = may_start && (!init || previous_done);
             const auto* cur = view.current ? &*view.current : nullptr;
             if (startable && !cur) {
-                start_container(w, c, 0, volumes, pod_ip, sandbox);
+                // A new sandbox (after a reboot) counts restarts on, as the kubelet does: from
+                // the replaced sandbox's instance, else from the log files.
+                auto carried = w.carried.find(view.name);
+                std::uint32_t attempt = carried != w.carried.end()
+                                            ? static_cast<std::uint32_t>(carried->second.attempt) + 1
+                                            : attempt_from_logs(w, view.name);
+                start_container(w, c, attempt, volumes, pod_ip, sandbox);
             } else if (startable && cur->state == ObservedContainer::State::exited &&
                        !(init && cur->exit_code == 0) &&
                        should_restart(init ? (policy == "Never" ? "Never" : "OnFailure") : policy,
@@ -709,9 +891,15 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
                 // A container that ran long enough starts over with the initial delay.
                 if (cur->finished_at - cur->started_at >= kBackoffReset) b = Backoff{};
                 if (b.not_before == std::chrono::steady_clock::time_point{}) {
-                    b.delay = b.delay.count() ? std::min(b.delay * 2, options.backoff_max)
-                                              : options.backoff_initial;
-                    b.not_before = now + b.delay;
+                    // As the kubelet: the first exit restarts at once, later ones wait
+                    // initial, 2 x initial, ... up to the cap.
+                    if (b.delay.count() == 0) {
+                        b.delay = options.backoff_initial;
+                        b.not_before = now;
+                    } else {
+                        b.delay = std::min(b.delay * 2, options.backoff_max);
+                        b.not_before = now + b.delay;
+                    }
                 }
                 if (now >= b.not_before) {
                     if (start_container(w, c, cur->attempt + 1, volumes, pod_ip, sandbox))
@@ -827,7 +1015,20 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
             for (const auto& b : *boxes) kill_sandbox(b.id(), std::max<std::int64_t>(left, 0));
         (void)remove_pod_dir(options.root_directory, w.uid);
         log->info("pod {}/{}: stopped and removed", w.ns, w.name);
-        if (!w.removed && !stopped) {
+        if (w.is_static && !stopped) {
+            // The manifest is gone: so goes the mirror pod (the stored one, for its UID).
+            json::object content;
+            if (auto m = store->get(MetaKey{w.ns, std::string(bus::kResPod), w.name}); m && *m) {
+                boost::system::error_code ec;
+                auto v = json::parse((*m)->json, ec);
+                if (!ec && v.is_object() && is_mirror_pod(v.as_object())) content = v.as_object();
+            }
+            auto msg = bus::Message::make(std::string(bus::kModuleEdged),
+                                          std::string(bus::kGroupMeta), std::string(bus::kOpDelete),
+                                          bus::format_resource(w.ns, bus::kResPod, w.name),
+                                          bus::Content::encoded(std::move(content)));
+            (void)ctx->send(bus::kModuleMetaManager, std::move(msg));
+        } else if (!w.removed && !stopped) {
             // The API still has it (graceful deletion): tell the cloud the pod is gone.
             auto msg = bus::Message::make(std::string(bus::kModuleEdged),
                                           std::string(bus::kGroupMeta), std::string(bus::kOpDelete),
@@ -973,6 +1174,7 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         auto self = shared_from_this();
         load_from_store();
         relist_tick();
+        static_tick();
         for (;;) {
             auto next = co_await ctx->receive(std::string(bus::kModuleEdged));
             if (!next) co_return;
@@ -984,11 +1186,16 @@ struct PodManager::Impl : std::enable_shared_from_this<PodManager::Impl> {
         auto ref = bus::parse_resource(m.resource());
         if (!ref || ref->name.empty()) return;
         if (ref->type == bus::kResPod) {
+            auto v = m.content.value();
+            bool mirror = v && (*v)->is_object() && is_mirror_pod((*v)->as_object());
+            if (mirror) {
+                on_mirror((*v)->as_object(), m.operation() == bus::kOpDelete);
+                return;
+            }
             if (m.operation() == bus::kOpDelete) {
                 remove(ref->ns, ref->name);
                 return;
             }
-            auto v = m.content.value();
             if (!v || !(*v)->is_object()) return;
             upsert((*v)->as_object());
             return;
@@ -1022,6 +1229,7 @@ void PodManager::start(bus::Context& ctx) {
     impl_->ctx = &ctx;
     impl_->strand.emplace(asio::make_strand(ctx.get_executor()));
     impl_->timer.emplace(*impl_->strand);
+    impl_->static_timer.emplace(*impl_->strand);
     asio::co_spawn(*impl_->strand, impl_->run(), [log = impl_->log](std::exception_ptr e) {
         if (!e) return;
         try {
@@ -1037,6 +1245,7 @@ void PodManager::stop() {
     if (impl_->strand) {
         asio::post(*impl_->strand, [impl = impl_] {
             if (impl->timer) impl->timer->cancel();
+            if (impl->static_timer) impl->static_timer->cancel();
         });
     }
     impl_->pool.stop();

@@ -50,6 +50,10 @@ struct PodManagerOptions {
     std::chrono::milliseconds backoff_initial{10'000};
     std::chrono::milliseconds backoff_max{300'000};
     std::size_t workers = 4;  // threads for CRI calls
+    // Static pod manifests (staticPodPath; "" = none) and how often the directory is read (the
+    // kubelet's fileCheckFrequency, 20 s).
+    std::filesystem::path static_pod_path;
+    std::chrono::milliseconds static_pod_scan{20'000};
     // Told the runtime's health (RuntimeReady and NetworkReady) every 10 s and on a change.
     std::function<void(bool ready, std::string message)> on_runtime_state;
 };

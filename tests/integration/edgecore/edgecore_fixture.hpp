@@ -65,6 +65,7 @@ protected:
           << "    rootDirectory: " << e.dir << "/kubelet\n"
           << "    tailoredKubeletConfig:\n      nodeStatusUpdateFrequency: 1s\n"
           << "      readOnlyPort: " << e.kubelet_port << "\n"
+          << "      staticPodPath: " << e.dir << "/manifests\n"
           << (edged_yaml.find("containerRuntimeEndpoint") == std::string::npos
                   ? "      containerRuntimeEndpoint: unix://" + e.dir + "/no-runtime.sock\n"
                   : std::string())

@@ -296,3 +296,99 @@ TEST_F(EdgedTest, LimitsBecomeCgroupLimitsAndPreStopRunsBeforeTheStop) {
 
 }  // namespace
 }  // namespace kedge::edge::test
+
+namespace kedge::edge::test {
+namespace {
+
+TEST_F(EdgedTest, StaticPodsRunFromManifestsWithAMirrorPodInTheApi) {
+    // The manifest is there before edgecore starts; edged reads the directory every second.
+    std::string dir = dir_.file("edgecore-edged-s/manifests");
+    std::filesystem::create_directories(dir);
+    std::string reason;
+    bool unsupported = false;
+    env_ = kedge::test::CriEnv::start("static", &reason, &unsupported);
+    if (!env_) {
+        if (unsupported && !kedge::test::cri_env_must_run())
+            GTEST_SKIP() << "containerd cannot run here: " << reason;
+        FAIL() << "CriEnv did not start: " << reason;
+    }
+    kedge::test::write_file(dir + "/agent.yaml",
+                            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: agent\n  labels:\n"
+                            "    app: agent\nspec:\n  containers:\n  - name: c\n    image: " +
+                                env_->busybox_image() + "\n    command: [sleep, '3600']\n");
+    configure_edgecore("edged-s", {}, {},
+                       "      containerRuntimeEndpoint: " + env_->endpoint() +
+                           "\n      cgroupRoot: " + env_->cgroup_parent() +
+                           "\n      fileCheckFrequency: 1s\n");
+    start_edgecore("edged-s");
+    // The mirror pod shows the static pod's status.
+    ASSERT_TRUE(eventually([&] { return phase("agent-edged-s") == "Running"; }, 60s))
+        << kubectl("get pods -o wide").output << read_file(edgecore("edged-s").log());
+    auto mirror = pod("agent-edged-s");
+    EXPECT_TRUE(mirror.at("metadata").at("annotations").as_object().contains(
+        "kubernetes.io/config.mirror"));
+    auto first_uid = mirror.at("metadata").at("uid");
+
+    // Deleting the mirror does not stop the pod; the mirror comes back.
+    kubectl_ok("delete pod agent-edged-s --wait=false");
+    ASSERT_TRUE(eventually([&] {
+        auto p = pod("agent-edged-s");
+        return p.is_object() && p.at("metadata").at("uid") != first_uid &&
+               !p.at("metadata").as_object().contains("deletionTimestamp");
+    }, 30s)) << kubectl("get pods -o wide").output;
+    EXPECT_TRUE(eventually([&] { return phase("agent-edged-s") == "Running"; }, 30s));
+
+    // Removing the manifest stops it and removes the mirror.
+    std::filesystem::remove(dir + "/agent.yaml");
+    EXPECT_TRUE(eventually([&] { return !pod("agent-edged-s").is_object(); }, 30s))
+        << kubectl("get pods -o wide").output;
+    EXPECT_TRUE(eventually([&] {
+        return env_->ctr("containers ls -q").output.find_first_not_of(" \n") == std::string::npos;
+    }, 30s)) << env_->ctr("containers ls").output;
+}
+
+}  // namespace
+}  // namespace kedge::edge::test
+
+namespace kedge::edge::test {
+namespace {
+
+TEST_F(EdgedTest, InitContainersRunFirstAndConfigMapChangesReachTheFiles) {
+    start_node("edged-i");
+    if (IsSkipped() || HasFatalFailure()) return;
+    apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: live\n  namespace: default\n"
+          "data:\n  value: one\n");
+    // The init container writes a file the main container needs; the main container keeps
+    // printing the configMap file it mounts.
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: initd\n  namespace: default\nspec:\n"
+          "  nodeName: edged-i\n  initContainers:\n  - name: prepare\n    image: " +
+          env_->busybox_image() +
+          "\n    command: [sh, -c, 'echo prepared > /work/flag']\n"
+          "    volumeMounts:\n    - {name: work, mountPath: /work}\n"
+          "  containers:\n  - name: main\n    image: " + env_->busybox_image() +
+          "\n    command: [sh, -c, 'cat /work/flag; while true; do cat /cfg/value; echo; "
+          "sleep 1; done']\n"
+          "    volumeMounts:\n    - {name: work, mountPath: /work}\n"
+          "    - {name: cfg, mountPath: /cfg}\n"
+          "  volumes:\n  - {name: work, emptyDir: {}}\n  - name: cfg\n    configMap: {name: live}\n");
+    ASSERT_TRUE(eventually([&] { return phase("initd") == "Running"; }, 60s))
+        << kubectl("get pod initd -o yaml").output;
+    auto p = pod("initd");
+    const auto& init = p.at("status").at("initContainerStatuses").at(0);
+    EXPECT_EQ(init.at("state").at("terminated").at("exitCode"), 0);
+    EXPECT_EQ(init.at("state").at("terminated").at("reason"), "Completed");
+    auto uid = std::string(p.at("metadata").at("uid").as_string());
+    std::string log = edgecore("edged-i").dir + "/log/pods/default_initd_" + uid + "/main/0.log";
+    EXPECT_TRUE(eventually([&] { return read_file(log).find("stdout F prepared") != std::string::npos; }))
+        << read_file(log);
+    EXPECT_TRUE(eventually([&] { return read_file(log).find("stdout F one") != std::string::npos; }))
+        << read_file(log);
+    // An update of the configMap reaches the mounted file without a restart.
+    kubectl_ok("patch configmap live -p '{\"data\":{\"value\":\"two\"}}'");
+    EXPECT_TRUE(eventually([&] { return read_file(log).find("stdout F two") != std::string::npos; }, 30s))
+        << read_file(log);
+    EXPECT_EQ(container_status("initd").at("restartCount"), 0);
+}
+
+}  // namespace
+}  // namespace kedge::edge::test
