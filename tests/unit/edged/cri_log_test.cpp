@@ -40,20 +40,25 @@ TEST(CriLog, ParsesAFullStdoutLine) {
 }
 
 TEST(CriLog, ParsesStderrPartialAndEmptyText) {
-    auto p = parse_cri_log_line(std::string(kT3) + " stderr P part");
+    // The parsed line views the text: keep it alive.
+    const std::string partial_line = std::string(kT3) + " stderr P part";
+    auto p = parse_cri_log_line(partial_line);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->stream, LogStream::kStderr);
     EXPECT_TRUE(p->partial);
     EXPECT_EQ(p->text, "part");
     // An empty line, with or without the separator after the tag.
-    auto e1 = parse_cri_log_line(std::string(kT1) + " stdout F ");
-    auto e2 = parse_cri_log_line(std::string(kT1) + " stdout F");
+    const std::string empty1 = std::string(kT1) + " stdout F ";
+    const std::string empty2 = std::string(kT1) + " stdout F";
+    auto e1 = parse_cri_log_line(empty1);
+    auto e2 = parse_cri_log_line(empty2);
     ASSERT_TRUE(e1);
     ASSERT_TRUE(e2);
     EXPECT_EQ(e1->text, "");
     EXPECT_EQ(e2->text, "");
     // Extra tags after ':' are ignored (forward compatibility, as the kubelet).
-    auto t = parse_cri_log_line(std::string(kT1) + " stdout P:x text");
+    const std::string tagged = std::string(kT1) + " stdout P:x text";
+    auto t = parse_cri_log_line(tagged);
     ASSERT_TRUE(t);
     EXPECT_TRUE(t->partial);
 }
