@@ -389,4 +389,20 @@ void CriEnv::teardown() {
 
 CriEnv::~CriEnv() { teardown(); }
 
+std::unique_ptr<ClaimedSubnet> ClaimedSubnet::claim() {
+    static std::atomic<int> n{0};
+    int slot = claim_subnet_slot(static_cast<int>(::getpid()) * 13 + 101 + n++);
+    if (slot < 0) return nullptr;
+    std::unique_ptr<ClaimedSubnet> c(new ClaimedSubnet());
+    c->slot_ = slot;
+    c->cidr_ = slot_subnet(slot);
+    return c;
+}
+
+ClaimedSubnet::~ClaimedSubnet() { release_subnet_slot(slot_); }
+
+std::string ClaimedSubnet::address(int host) const {
+    return cidr_.substr(0, cidr_.rfind(".0/24")) + "." + std::to_string(host);
+}
+
 }  // namespace kedge::test

@@ -94,6 +94,24 @@ private:
 // True when a missing capability must fail rather than skip (CI=true).
 bool cri_env_must_run();
 
+// A /24 of 10.80.0.0/12 claimed machine-wide with the same slot files as CriEnv (so parallel
+// tests never pick the same addresses), for other test networks; released on destruction.
+class ClaimedSubnet {
+public:
+    // nullptr when every slot is taken.
+    static std::unique_ptr<ClaimedSubnet> claim();
+    ~ClaimedSubnet();
+    ClaimedSubnet(const ClaimedSubnet&) = delete;
+    ClaimedSubnet& operator=(const ClaimedSubnet&) = delete;
+    const std::string& cidr() const { return cidr_; }  // "10.x.y.0/24"
+    std::string address(int host) const;               // "10.x.y.<host>"
+
+private:
+    ClaimedSubnet() = default;
+    int slot_ = -1;
+    std::string cidr_;
+};
+
 }  // namespace kedge::test
 
 // Starts a CriEnv into `var` (std::unique_ptr<CriEnv>) or ends the test: skipped when the
