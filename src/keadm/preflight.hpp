@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder: helper M owns this file and replaces it with the preflight checks.
