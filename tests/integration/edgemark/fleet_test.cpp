@@ -175,7 +175,14 @@ TEST_F(FleetTest, NodesJoinConnectResyncAckAndPatch) {
 
     for (std::size_t i = 0; i < 3; ++i) {
         std::string node = "sim-" + std::to_string(i);
-        ASSERT_TRUE(test::wait_until([&] { return !log_of(node).patches.empty(); }, 10s)) << node;
+        // The edge counts an ack when it sends it; the server logs it when it arrives.
+        ASSERT_TRUE(test::wait_until(
+            [&] {
+                auto l = log_of(node);
+                return !l.patches.empty() && l.acked == l.pod_msg_ids;
+            },
+            10s))
+            << node;
         auto log = log_of(node);
         ASSERT_EQ(log.cns.size(), 1u);
         EXPECT_EQ(log.cns[0], "system:node:" + node);
