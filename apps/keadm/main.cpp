@@ -105,6 +105,12 @@ int main(int argc, char** argv) {
     join_cmd->add_option("--set", join.common.sets, "edgecore.yaml override");
     join_cmd->add_option("--mqtt-broker", join.mqtt_broker, "the MQTT broker edgecore uses")
         ->capture_default_str();
+    join_cmd->add_option("--metaserver-port", join.metaserver_port,
+                         "the edge's local API port on 127.0.0.1 (0: 10550)");
+    join_cmd->add_option("--kubelet-port", join.kubelet_port,
+                         "the kubelet-compatible server's port on 127.0.0.1 (0: 10350)");
+    join_cmd->add_option("--monitor-port", join.monitor_port,
+                         "edgecore's metrics/health port on 127.0.0.1 (0: 9092)");
     join_cmd->add_option("--wait-ready", wait_ready_s, "seconds to wait for the node to be Ready")
         ->capture_default_str();
     join_cmd->add_flag("--foreground", join.common.foreground,

@@ -75,6 +75,11 @@ struct JoinOptions {
     std::vector<std::string> labels;  // key=value
     std::string mqtt_broker = "tcp://127.0.0.1:1883";  // whose ports 1883/1884 may be taken
     std::chrono::seconds wait_ready{120};               // until the node is Ready
+    // Local listeners of edgecore (0 = edgecore.yaml's default: 10550, 10350, 9092), so that
+    // several nodes can run on one host (tests).
+    unsigned short metaserver_port = 0;
+    unsigned short kubelet_port = 0;
+    unsigned short monitor_port = 0;
 };
 int run_join(const JoinOptions& options);
 
