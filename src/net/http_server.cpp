@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <ctime>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -513,9 +514,21 @@ awaitable<void> Session<Stream>::dispatch(http::request<http::string_body>& req)
     }
 }
 
+// RFC 9110 §6.6.1: an origin server with a clock sends Date (IMF-fixdate); clients such as
+// keadm's clock-skew check read it.
+static std::string http_date_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
 template <class Stream>
 void Session<Stream>::fill_response_head(http::fields& f, const std::string& content_type,
                                          const HttpHeaders& headers) {
+    f.set(http::field::date, http_date_now());
     if (!content_type.empty()) f.set(http::field::content_type, content_type);
     for (const auto& [name, value] : headers) f.insert(name, value);
 }

@@ -86,6 +86,11 @@ TEST_F(HttpServerTest, RoutesExactPrefixPatternsAnd404And405) {
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, "ca");
     EXPECT_EQ(r->header("Content-Type").value_or(""), "application/octet-stream");
+    // Every response carries Date (IMF-fixdate, RFC 9110), e.g. "Wed, 25 Nov 2026 02:50:00 GMT".
+    auto date = r->header("Date").value_or("");
+    EXPECT_EQ(date.size(), 29u) << date;
+    EXPECT_TRUE(date.ends_with(" GMT")) << date;
+    EXPECT_EQ(date[3], ',') << date;
 
     r = io_.run(c.request({"DELETE", "/api/v1/namespaces/a%20b", {}, {}, {}}));
     ASSERT_TRUE(r);
