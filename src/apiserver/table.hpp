@@ -10,11 +10,9 @@
 
 #include "apiserver/resource_types.hpp"
 #include "base/clock.hpp"
+#include "kube/printing.hpp"
 
 namespace kedge::apiserver {
-
-// True when the Accept header prefers a meta.k8s.io/v1 Table.
-bool wants_table(std::string_view accept);
 
 // ?includeObject=: what each row carries besides its cells.
 enum class IncludeObject { kNone, kMetadata, kObject };
@@ -29,7 +27,8 @@ boost::json::object table_of_object(const ResourceType& type, const boost::json:
                                     IncludeObject include, Clock::time_point now,
                                     bool with_columns = true);
 
-// kube's duration.HumanDuration ("5s", "3m20s", "2d4h", ...).
-std::string human_duration(std::chrono::seconds d);
+// Shared with every server that prints Tables (kube/printing.hpp).
+using kube::human_duration;
+using kube::wants_table;
 
 }  // namespace kedge::apiserver

@@ -245,16 +245,19 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         meta_server = *started;
     }
 
+    // The node's address: edged.nodeIP, else the local address towards the cloud.
+    std::string node_ip = cfg.modules.edged.node_ip;
+    if (node_ip.empty()) {
+        if (auto cloud = net::split_host_port(cfg.modules.edge_hub.websocket.server); cloud)
+            node_ip = local_address_towards(cloud->first, cloud->second);
+    }
+
     std::shared_ptr<NodeStatusReporter> reporter;
     if (cfg.modules.edged.enable && meta) {
         const auto& e = cfg.modules.edged;
         NodeStatusOptions no;
         no.node = node;
-        no.node_ip = e.node_ip;
-        if (no.node_ip.empty()) {
-            if (auto cloud = net::split_host_port(cfg.modules.edge_hub.websocket.server); cloud)
-                no.node_ip = local_address_towards(cloud->first, cloud->second);
-        }
+        no.node_ip = node_ip;
         for (const auto& [k, v] : e.node_labels) no.labels[k] = v;
         for (const auto& t : e.register_with_taints) no.taints.push_back({t.key, t.value, t.effect});
         no.schedulable = e.register_schedulable;
@@ -277,11 +280,7 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         co.endpoint = e.tailored_kubelet_config.container_runtime_endpoint;
         PodManagerOptions po;
         po.node = node;
-        po.host_ip = e.node_ip;
-        if (po.host_ip.empty()) {
-            if (auto cloud = net::split_host_port(cfg.modules.edge_hub.websocket.server); cloud)
-                po.host_ip = local_address_towards(cloud->first, cloud->second);
-        }
+        po.host_ip = node_ip;
         po.root_directory = e.root_directory;
         po.static_pod_path = e.tailored_kubelet_config.static_pod_path;
         po.static_pod_scan = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -19,6 +19,7 @@
 #include "bus/constants.hpp"
 #include "bus/context.hpp"
 #include "bus/message.hpp"
+#include "edge/metamanager/replies.hpp"
 #include "kube/time.hpp"
 
 namespace kedge::edge {
@@ -236,12 +237,12 @@ struct NodeStatusReporter::Impl : std::enable_shared_from_this<NodeStatusReporte
             }
             if (reply) {
                 // Queued for delivery (cloud away) counts as registered: the outbox keeps order.
-                auto text = reply->content.as_string();
-                if (text && text->find("queued") != std::string::npos) {
+                if (reply->content.string_equals(kQueuedForDelivery)) {
                     log->info("node {} registration queued until the cloud is reachable",
                               options.node);
                     break;
                 }
+                auto text = reply->content.as_string();
                 log->warn("node {} registration refused: {}; retrying", options.node,
                           text ? *text : reply->content.to_json());
             } else if (reply.error().is(errc::closed)) {

@@ -20,6 +20,7 @@
 #include "bus/resource.hpp"
 #include "edge/edgehub/edge_hub.hpp"
 #include "edge/metamanager/remote_write.hpp"
+#include "edge/metamanager/replies.hpp"
 #include "hub/inventory.hpp"
 
 namespace kedge::edge {
@@ -307,9 +308,8 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
             if (auto n = store->outbox_list(); n) outbox_size = n->size();
         }
         if (m.header.sync) {
-            ctx->send_response(bus::make_error_response(
-                m, bus::Content::from_string(std::string(kCloudNotConnected) +
-                                             "; queued for delivery")));
+            ctx->send_response(
+                bus::make_error_response(m, bus::Content::from_string(kQueuedForDelivery)));
         }
         if (connected) start_flush();
     }

@@ -11,12 +11,10 @@
 #include <string_view>
 
 #include "base/clock.hpp"
+#include "kube/printing.hpp"
 #include "edge/metaserver/resources.hpp"
 
 namespace kedge::edge::metaserver {
-
-// True when the Accept header asks for a meta.k8s.io Table.
-bool wants_table(std::string_view accept);
 
 // A Table of the items of a <Kind>List body, keeping its list metadata.
 boost::json::object table_of_list(const ApiResource& resource, const boost::json::object& list,
@@ -26,7 +24,8 @@ boost::json::object table_of_list(const ApiResource& resource, const boost::json
 boost::json::object table_of_object(const ApiResource& resource, const boost::json::object& obj,
                                     Clock::time_point now, bool with_columns = true);
 
-// kube's duration.HumanDuration ("5s", "3m20s", "2d4h", ...).
-std::string human_duration(std::chrono::seconds d);
+// Shared with every server that prints Tables (kube/printing.hpp).
+using kube::human_duration;
+using kube::wants_table;
 
 }  // namespace kedge::edge::metaserver

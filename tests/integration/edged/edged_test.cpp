@@ -6,8 +6,7 @@
 
 #include <set>
 
-#include "integration/edgecore/edgecore_fixture.hpp"
-#include "support/cri_env.hpp"
+#include "integration/edged/edged_fixture.hpp"
 
 namespace kedge::edge::test {
 namespace {
@@ -15,62 +14,7 @@ namespace {
 using kedge::test::read_file;
 using namespace std::chrono_literals;
 
-class EdgedTest : public EdgeCoreFixture {
-protected:
-    // Starts containerd and an edgecore node that uses it.
-    void start_node(const std::string& node) {
-        std::string reason;
-        bool unsupported = false;
-        env_ = kedge::test::CriEnv::start("edged", &reason, &unsupported);
-        if (!env_) {
-            if (unsupported && !kedge::test::cri_env_must_run())
-                GTEST_SKIP() << "containerd cannot run here: " << reason;
-            FAIL() << "CriEnv did not start: " << reason;
-        }
-        configure_edgecore(node, "  containerBackoffInitial: 1s\n  containerBackoffMax: 4s\n", {},
-                           "      containerRuntimeEndpoint: " + env_->endpoint() +
-                               "\n      cgroupRoot: " + env_->cgroup_parent() + "\n");
-        start_edgecore(node);
-        ASSERT_TRUE(eventually([&] { return node_ready(node) == "True"; }, 30s));
-        ASSERT_TRUE(eventually(
-            [&] {
-                return read_file(edgecore(node).log()).find("container runtime containerd") !=
-                       std::string::npos;
-            },
-            30s))
-            << read_file(edgecore(node).log());
-    }
-    void TearDown() override {
-        // edgecore first (it would restart what we remove), then every pod through the fixture's
-        // env teardown.
-        for (auto& [name, e] : edgecores_)
-            if (e.process) e.process->stop();
-        EdgeCoreFixture::TearDown();
-        env_.reset();
-    }
-
-    boost::json::value pod(const std::string& name) { return get_json("pod " + name); }
-    std::string phase(const std::string& name) {
-        auto p = pod(name);
-        if (!p.is_object()) return "";
-        auto* st = p.as_object().if_contains("status");
-        if (!st || !st->is_object()) return "";
-        auto* ph = st->as_object().if_contains("phase");
-        return ph && ph->is_string() ? std::string(ph->as_string()) : "";
-    }
-    // containerStatuses[0] of the pod (null when absent).
-    boost::json::value container_status(const std::string& name) {
-        auto p = pod(name);
-        if (!p.is_object()) return nullptr;
-        auto* st = p.as_object().if_contains("status");
-        if (!st || !st->is_object()) return nullptr;
-        auto* cs = st->as_object().if_contains("containerStatuses");
-        if (!cs || !cs->is_array() || cs->as_array().empty()) return nullptr;
-        return cs->as_array()[0];
-    }
-
-    std::unique_ptr<kedge::test::CriEnv> env_;
-};
+using EdgedTest = EdgedFixture;
 
 TEST_F(EdgedTest, APodRunsWithItsConfigMapAndSecretAndReportsStatus) {
     start_node("edged-a");
@@ -304,22 +248,13 @@ TEST_F(EdgedTest, StaticPodsRunFromManifestsWithAMirrorPodInTheApi) {
     // The manifest is there before edgecore starts; edged reads the directory every second.
     std::string dir = dir_.file("edgecore-edged-s/manifests");
     std::filesystem::create_directories(dir);
-    std::string reason;
-    bool unsupported = false;
-    env_ = kedge::test::CriEnv::start("static", &reason, &unsupported);
-    if (!env_) {
-        if (unsupported && !kedge::test::cri_env_must_run())
-            GTEST_SKIP() << "containerd cannot run here: " << reason;
-        FAIL() << "CriEnv did not start: " << reason;
-    }
+    start_cri("static");
+    if (IsSkipped() || HasFatalFailure()) return;
     kedge::test::write_file(dir + "/agent.yaml",
                             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: agent\n  labels:\n"
                             "    app: agent\nspec:\n  containers:\n  - name: c\n    image: " +
                                 env_->busybox_image() + "\n    command: [sleep, '3600']\n");
-    configure_edgecore("edged-s", {}, {},
-                       "      containerRuntimeEndpoint: " + env_->endpoint() +
-                           "\n      cgroupRoot: " + env_->cgroup_parent() +
-                           "\n      fileCheckFrequency: 1s\n");
+    configure_edgecore("edged-s", {}, {}, runtime_yaml("      fileCheckFrequency: 1s\n"));
     start_edgecore("edged-s");
     // The mirror pod shows the static pod's status.
     ASSERT_TRUE(eventually([&] { return phase("agent-edged-s") == "Running"; }, 60s))

@@ -18,7 +18,7 @@
 #include <set>
 
 #include "cri/cri_client.hpp"
-#include "integration/edgecore/edgecore_fixture.hpp"
+#include "integration/edged/edged_fixture.hpp"
 #include "support/cri_env.hpp"
 
 namespace kedge::edge::test {
@@ -141,63 +141,8 @@ std::vector<int> shims_of(const std::string& socket) {
     return out;
 }
 
-class EdgedRebootTest : public EdgeCoreFixture {
+class EdgedRebootTest : public EdgedFixture {
 protected:
-    // Starts containerd and an edgecore node that uses it (as edged_test.cpp does).
-    void start_node(const std::string& node) {
-        std::string reason;
-        bool unsupported = false;
-        env_ = kedge::test::CriEnv::start("reboot", &reason, &unsupported);
-        if (!env_) {
-            if (unsupported && !kedge::test::cri_env_must_run())
-                GTEST_SKIP() << "containerd cannot run here: " << reason;
-            FAIL() << "CriEnv did not start: " << reason;
-        }
-        configure_edgecore(node, "  containerBackoffInitial: 1s\n  containerBackoffMax: 4s\n", {},
-                           "      containerRuntimeEndpoint: " + env_->endpoint() +
-                               "\n      cgroupRoot: " + env_->cgroup_parent() + "\n");
-        start_edgecore(node);
-        ASSERT_TRUE(eventually([&] { return node_ready(node) == "True"; }, 30s));
-        ASSERT_TRUE(eventually(
-            [&] {
-                return read_file(edgecore(node).log()).find("container runtime containerd") !=
-                       std::string::npos;
-            },
-            30s))
-            << read_file(edgecore(node).log());
-    }
-    void TearDown() override {
-        // edgecore first (it would restart what we remove), then cloudcore and the API server,
-        // then every pod through the env's teardown.
-        for (auto& [name, e] : edgecores_)
-            if (e.process) e.process->stop();
-        if (HasFailure() && env_) {
-            std::cerr << "---- containerd log (tail) ----\n"
-                      << tail(read_file(env_->containerd_log()), 6'000);
-        }
-        EdgeCoreFixture::TearDown();
-        env_.reset();
-    }
-
-    boost::json::value pod(const std::string& name) { return get_json("pod " + name); }
-    // containerStatuses[0] of the pod (null when absent).
-    boost::json::value container_status(const std::string& name) {
-        auto p = pod(name);
-        if (!p.is_object()) return nullptr;
-        auto* st = p.as_object().if_contains("status");
-        if (!st || !st->is_object()) return nullptr;
-        auto* cs = st->as_object().if_contains("containerStatuses");
-        if (!cs || !cs->is_array() || cs->as_array().empty()) return nullptr;
-        return cs->as_array()[0];
-    }
-    std::string phase(const std::string& name) {
-        auto p = pod(name);
-        if (!p.is_object()) return "";
-        auto* st = p.as_object().if_contains("status");
-        if (!st || !st->is_object()) return "";
-        auto* ph = st->as_object().if_contains("phase");
-        return ph && ph->is_string() ? std::string(ph->as_string()) : "";
-    }
 
     // The runtime's view of our pods through CRI, by pod name: the READY sandbox (else the
     // newest) and the newest container of that sandbox. Empty when containerd does not answer.
@@ -262,12 +207,10 @@ protected:
         }
         kedge::test::run_command("ip link del " + env_->bridge() + " 2>/dev/null");
     }
-
-    std::unique_ptr<kedge::test::CriEnv> env_;
 };
 
 TEST_F(EdgedRebootTest, PodsComeBackFromTheLocalStoreAfterAnOfflineReboot) {
-    start_node(kNode);
+    start_node(kNode, "reboot");
     if (IsSkipped() || HasFatalFailure()) return;
     for (const auto& name : kPods)
         apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name +

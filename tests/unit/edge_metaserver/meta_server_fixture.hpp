@@ -28,6 +28,7 @@
 #include "edge/metaserver/meta_server.hpp"
 #include "edge/metastore/meta_store.hpp"
 #include "net/http_client.hpp"
+#include "support/coro.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::edge::test {
@@ -35,31 +36,7 @@ namespace kedge::edge::test {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-// An io_context run by one background thread for the life of the object.
-class IoThread {
-public:
-    IoThread() : guard_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-    ~IoThread() {
-        guard_.reset();
-        ioc_.stop();
-        thread_.join();
-    }
-    asio::any_io_executor executor() { return ioc_.get_executor(); }
-
-    // Runs a coroutine on the loop and waits for its result.
-    template <class T>
-    T run(asio::awaitable<T> aw, std::chrono::seconds limit = std::chrono::seconds(30)) {
-        auto fut = asio::co_spawn(ioc_, std::move(aw), asio::use_future);
-        if (fut.wait_for(limit) != std::future_status::ready)
-            throw std::runtime_error("coroutine did not finish within the test's time limit");
-        return fut.get();
-    }
-
-private:
-    asio::io_context ioc_;
-    asio::executor_work_guard<asio::io_context::executor_type> guard_;
-    std::thread thread_;
-};
+using kedge::test::IoThread;
 
 // A Pod as the cloud sends it.
 inline std::string pod_json(const std::string& ns, const std::string& name, int rv,

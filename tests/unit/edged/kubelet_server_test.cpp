@@ -22,6 +22,7 @@
 
 #include "kube/time.hpp"
 #include "net/http_client.hpp"
+#include "support/coro.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::edge {
@@ -32,29 +33,7 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-// An io_context run by one background thread for the life of the object.
-class IoThread {
-public:
-    IoThread() : guard_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-    ~IoThread() {
-        guard_.reset();
-        ioc_.stop();
-        thread_.join();
-    }
-    asio::any_io_executor executor() { return ioc_.get_executor(); }
-    template <class T>
-    T run(asio::awaitable<T> aw, std::chrono::seconds limit = std::chrono::seconds(30)) {
-        auto fut = asio::co_spawn(ioc_, std::move(aw), asio::use_future);
-        if (fut.wait_for(limit) != std::future_status::ready)
-            throw std::runtime_error("coroutine did not finish within the test's time limit");
-        return fut.get();
-    }
-
-private:
-    asio::io_context ioc_;
-    asio::executor_work_guard<asio::io_context::executor_type> guard_;
-    std::thread thread_;
-};
+using kedge::test::IoThread;
 
 std::string cri(const std::string& ts, const std::string& tag, const std::string& text,
                 const std::string& stream = "stdout") {
