@@ -24,6 +24,7 @@
 #include "edge/edged/cri_log.hpp"
 #include "kube/time.hpp"
 #include "net/http_server.hpp"
+#include "net/run_blocking.hpp"
 
 namespace kedge::edge {
 namespace asio = boost::asio;
@@ -34,13 +35,7 @@ using asio::use_awaitable;
 
 namespace {
 
-// Runs blocking work on the pool and resumes the caller on its own executor.
-template <class F>
-awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F f) {
-    using R = std::invoke_result_t<F>;
-    co_return co_await asio::co_spawn(
-        pool, [f = std::move(f)]() mutable -> awaitable<R> { co_return f(); }, use_awaitable);
-}
+using net::run_blocking;
 
 // A /containerLogs query, validated as the kubelet does (PodLogOptions).
 struct LogQuery {

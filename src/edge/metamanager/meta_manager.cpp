@@ -22,6 +22,7 @@
 #include "edge/metamanager/remote_write.hpp"
 #include "edge/metamanager/replies.hpp"
 #include "hub/inventory.hpp"
+#include "net/run_blocking.hpp"
 
 namespace kedge::edge {
 
@@ -67,6 +68,9 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
     bool flushing = false;       // executor-owned
     std::size_t outbox_size = 0; // executor-owned: entries not delivered yet
     std::optional<asio::steady_timer> flush_timer;
+    // SQLite commits (fsync: synchronous=FULL) run here, not on the I/O thread that also serves
+    // the hub session and the meta server.
+    asio::thread_pool store_pool{1};
 
     mutable std::mutex stats_mu;
     MetaManagerStats stats;
@@ -133,7 +137,7 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
                 }
                 batch.push_back(std::move(*more));
             }
-            store_and_ack(batch);
+            co_await store_and_ack(std::move(batch));
             if (after) co_await dispatch(std::move(*after));
             co_return;
         }
@@ -158,7 +162,8 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
 
     // Commits the batch in one transaction, then acks and forwards each message. A message
     // that cannot be stored is logged and not acked (the cloud resends it; the rest goes on).
-    void store_and_ack(const std::vector<bus::Message>& batch) {
+    asio::awaitable<void> store_and_ack(std::vector<bus::Message> batch) {
+        auto self = shared_from_this();
         std::vector<MetaWrite> writes;
         std::vector<const bus::Message*> accepted;
         writes.reserve(batch.size());
@@ -172,13 +177,14 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
             writes.push_back(std::move(*w));
             accepted.push_back(&m);
         }
-        if (writes.empty()) return;
-        auto applied = store->apply(writes);
+        if (writes.empty()) co_return;
+        auto applied =
+            co_await net::run_blocking(store_pool, [this, &writes] { return store->apply(writes); });
         if (!applied) {
             log->error("storing {} object(s) failed, not acking them (the cloud will resend): {}",
                        writes.size(), applied.error().message());
             count([](auto& s) { ++s.store_failures; });
-            return;
+            co_return;
         }
         count([&](auto& s) { s.stored += writes.size(); });
         std::uint64_t acked = 0;
@@ -299,13 +305,17 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
                       out.resource(), reply.error().message());
         }
         auto key = outbox_key(out);
-        auto put = store->outbox_put(key, bus::encode(out));
+        auto encoded = bus::encode(out);
+        auto put = co_await net::run_blocking(store_pool, [this, &key, &encoded] {
+            auto r = store->outbox_put(key, encoded);
+            return r ? store->outbox_list() : Result<std::vector<OutboxEntry>>(r.error());
+        });
         if (!put) {
             log->error("cannot keep {} {} for later: {}", out.operation(), out.resource(),
                        put.error().message());
         } else {
             count([](auto& s) { ++s.queued_offline; });
-            if (auto n = store->outbox_list(); n) outbox_size = n->size();
+            outbox_size = put->size();
         }
         if (m.header.sync) {
             ctx->send_response(
@@ -333,7 +343,7 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
 
     asio::awaitable<void> flush() {
         auto self = shared_from_this();
-        auto entries = store->outbox_list();
+        auto entries = co_await net::run_blocking(store_pool, [this] { return store->outbox_list(); });
         if (!entries) {
             log->error("reading the outbox: {}", entries.error().message());
             flushing = false;
@@ -346,7 +356,8 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
             if (!decoded) {
                 log->error("dropping unreadable outbox entry {}: {}", e.key,
                            decoded.error().message());
-                (void)store->outbox_remove(e.key, e.seq);
+                (void)co_await net::run_blocking(
+                    store_pool, [this, &e] { return store->outbox_remove(e.key, e.seq); });
                 continue;
             }
             auto out = for_cloud(*decoded);
@@ -356,11 +367,15 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
                 break;
             }
             after_cloud_reply(*reply);
-            if (auto r = store->outbox_remove(e.key, e.seq); !r)
+            if (auto r = co_await net::run_blocking(
+                    store_pool, [this, &e] { return store->outbox_remove(e.key, e.seq); });
+                !r)
                 log->warn("outbox remove {}: {}", e.key, r.error().message());
             ++delivered;
         }
-        if (auto n = store->outbox_list(); n) outbox_size = n->size();
+        if (auto n = co_await net::run_blocking(store_pool, [this] { return store->outbox_list(); });
+            n)
+            outbox_size = n->size();
         if (delivered) {
             count([&](auto& s) { s.flushed += delivered; });
             log->info("delivered {} update(s) kept while offline ({} left)", delivered,
@@ -402,7 +417,7 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
             count([](auto& s) { ++s.remote_queries; });
             auto reply = co_await send_to_cloud(for_cloud(m), options.remote_query_timeout);
             if (reply && reply->operation() == bus::kOpResponse) {
-                store_queried(*ref, *reply);
+                co_await store_queried(*ref, *reply);
                 bus::Message r = *reply;
                 r.header.parent_msg_id = m.id();
                 if (m.header.sync) ctx->send_response(std::move(r));
@@ -416,17 +431,19 @@ struct MetaManager::Impl : std::enable_shared_from_this<MetaManager::Impl> {
         local_query(m, *ref);
     }
 
-    void store_queried(const bus::ResourceRef& ref, const bus::Message& reply) {
-        if (ref.name.empty() || ref.type == bus::kResServiceAccountToken) return;
+    asio::awaitable<void> store_queried(const bus::ResourceRef& ref, const bus::Message& reply) {
+        if (ref.name.empty() || ref.type == bus::kResServiceAccountToken) co_return;
         auto v = reply.content.value();
-        if (!v || !(*v)->is_object()) return;
+        if (!v || !(*v)->is_object()) co_return;
         const json::object* obj = &(*v)->as_object();
         if (auto it = obj->find("Object"); it != obj->end() && it->value().is_object())
             obj = &it->value().as_object();
-        if (!obj->contains("metadata")) return;
+        if (!obj->contains("metadata")) co_return;
         MetaWrite w{MetaWrite::Op::put, MetaKey{ref.ns.empty() ? "null" : ref.ns, ref.type, ref.name},
                     json::serialize(*obj)};
-        if (auto r = store->apply(std::span<const MetaWrite>(&w, 1)); !r)
+        if (auto r = co_await net::run_blocking(
+                store_pool, [this, &w] { return store->apply(std::span<const MetaWrite>(&w, 1)); });
+            !r)
             log->warn("storing queried {}: {}", w.key.str(), r.error().message());
     }
 

@@ -25,6 +25,7 @@
 #include "kube/object.hpp"
 #include "kube/status.hpp"
 #include "net/http_server.hpp"
+#include "net/run_blocking.hpp"
 
 namespace kedge::edge {
 namespace asio = boost::asio;
@@ -38,13 +39,7 @@ using metaserver::ObjectFilter;
 
 namespace {
 
-// Runs a blocking store call on the pool and resumes the caller on its own executor.
-template <class F>
-awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F f) {
-    using R = std::invoke_result_t<F>;
-    co_return co_await asio::co_spawn(
-        pool, [f = std::move(f)]() mutable -> awaitable<R> { co_return f(); }, use_awaitable);
-}
+using net::run_blocking;
 
 kube::Status not_found_resource() {
     kube::Status s;
