@@ -1,7 +1,9 @@
-// The whole system through a network partition: kedge-apiserver (with its controllers: node
-// lifecycle with a short grace period) and cloudcore on the host, bound to a bridge the test
-// makes; two edge nodes A and B, each an edgecore plus its own containerd inside its own network
-// namespace, linked to the bridge by a veth. A's link is cut for a while:
+// The whole system through a network partition, installed the way users install it: kedge-apiserver
+// (with its controllers: node lifecycle with a short grace period) on the host, then
+// `keadm init --kube-config` (CRDs, cloudcore bound to a bridge the test makes); two edge nodes A
+// and B, each its own containerd inside its own network namespace, linked to the bridge by a veth,
+// joined with `keadm join` run inside that namespace (preflight checks, certificates,
+// edgecore.yaml, supervised edgecore, waits Ready). A's link is cut for a while:
 // - A's pods keep running and A's meta server keeps answering; B is unaffected;
 // - the API marks A NotReady, but (edge autonomy) its pods are not evicted;
 // - what changed in the cloud meanwhile reaches A after the link returns, as a delta;
@@ -48,9 +50,10 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds lim
 struct EdgeNode {
     std::string name, dir, address;
     std::unique_ptr<CriEnv> cri;
-    std::unique_ptr<Process> edgecore;
+    bool joined = false;
     int meta_port = 0, monitor_port = 0, kubelet_port = 0;
-    std::string log() const { return dir + "/edgecore.log"; }
+    std::string root() const { return dir + "/root"; }
+    std::string log() const { return root() + "/var/log/kubeedge/edgecore.log"; }
 };
 
 class PartitionTest : public ::testing::Test {
@@ -71,41 +74,29 @@ protected:
         ASSERT_TRUE(apiserver_) << reason;
         kubectl_ok("apply -R -f " + kedge::test::source_path("deploy/crds"));
 
-        // cloudcore on the bridge address (what the namespaces reach).
+        // keadm init against that cluster: CRDs, cloudcore.yaml, supervised cloudcore on the
+        // bridge address (what the namespaces reach).
         hub_port_ = kedge::test::free_port();
         cert_port_ = kedge::test::free_port();
-        std::ostringstream y;
-        y << "apiVersion: cloudcore.config.kubeedge.io/v1alpha1\nkind: CloudCore\n"
-          << "kubeAPIConfig:\n  kubeConfig: " << kubeconfig() << "\n"
-          << "commonConfig:\n  monitorServer:\n    bindAddress: 127.0.0.1:"
-          << kedge::test::free_port() << "\n"
-          << "modules:\n  cloudHub:\n    advertiseAddress: [" << net_->host_address() << "]\n"
-          << "    keepaliveInterval: 6\n"
-          << "    websocket: {address: " << net_->host_address() << ", port: " << hub_port_
-          << "}\n"
-          << "    https: {address: " << net_->host_address() << ", port: " << cert_port_ << "}\n"
-          << "    unixsocket: {enable: false}\n";
-        write_file(dir_.file("cloudcore.yaml"), y.str());
-        cloudcore_ = std::make_unique<Process>(
-            std::vector<std::string>{kedge::test::build_path("apps/cloudcore/cloudcore"),
-                                     "--config", dir_.file("cloudcore.yaml")},
-            dir_.file("cloudcore.log"));
-        ASSERT_TRUE(eventually(
-            [&] { return read_file(dir_.file("cloudcore.log")).find("cloudcore serving") !=
-                         std::string::npos; },
-            30s))
-            << read_file(dir_.file("cloudcore.log"));
+        auto init = keadm("init --root-dir " + cloud_root() + " --kube-config " + kubeconfig() +
+                          " --advertise-address " + net_->host_address() + " --hub-port " +
+                          std::to_string(hub_port_) + " --cert-port " +
+                          std::to_string(cert_port_) + " --metrics-port " +
+                          std::to_string(kedge::test::free_port()) +
+                          " --set modules.cloudHub.keepaliveInterval=6");
+        ASSERT_EQ(init.exit_code, 0) << init.output;
+        cloud_installed_ = true;
     }
 
     void TearDown() override {
         for (auto& [name, n] : nodes_)
-            if (n.edgecore) n.edgecore->stop();
+            if (n.joined) keadm("reset edge --root-dir " + n.root());
         if (HasFailure())
             for (auto& [name, n] : nodes_)
                 std::cerr << "---- edgecore " << name << " (tail) ----\n"
                           << tail(read_file(n.log()), 6000);
         nodes_.clear();  // CriEnvs: pods, containerd, netns
-        if (cloudcore_) cloudcore_->stop();
+        if (cloud_installed_) keadm("reset cloud --root-dir " + cloud_root());
         if (apiserver_) apiserver_->stop();
         net_.reset();
     }
@@ -114,6 +105,10 @@ protected:
         return s.size() <= n ? s : s.substr(s.size() - n);
     }
     std::string kubeconfig() const { return dir_.file("kubeconfig"); }
+    std::string cloud_root() const { return dir_.file("cloud-root"); }
+    kedge::test::CommandResult keadm(const std::string& args) {
+        return run_command(kedge::test::build_path("apps/keadm/keadm") + " " + args + " 2>&1");
+    }
     kedge::test::CommandResult kubectl(const std::string& args) {
         return run_command("kubectl --kubeconfig " + kubeconfig() + " --request-timeout=20s " +
                            args + " 2>&1");
@@ -183,36 +178,35 @@ protected:
         n.meta_port = kedge::test::free_port();
         n.monitor_port = kedge::test::free_port();
         n.kubelet_port = kedge::test::free_port();
-        std::ostringstream y;
-        y << "apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\n"
-          << "database:\n  dataSource: " << n.dir << "/edgecore.db\n"
-          << "modules:\n  edged:\n    hostnameOverride: " << name << "\n    nodeIP: " << n.address
-          << "\n    rootDirectory: " << n.dir << "/kubelet\n"
-          << "    tailoredKubeletConfig:\n      nodeStatusUpdateFrequency: 1s\n"
-          << "      containerRuntimeEndpoint: " << n.cri->endpoint() << "\n"
-          << "      cgroupRoot: " << n.cri->cgroup_parent() << "\n"
-          << "      readOnlyPort: " << n.kubelet_port << "\n"
-          << "      staticPodPath: " << n.dir << "/manifests\n"
-          << "  edgeHub:\n    heartbeat: 2\n"
-          << "    tlsCaFile: " << n.dir << "/ca/rootCA.crt\n"
-          << "    tlsCertFile: " << n.dir << "/certs/server.crt\n"
-          << "    tlsPrivateKeyFile: " << n.dir << "/certs/server.key\n"
-          << "    token: " << token() << "\n"
-          << "    httpServer: https://" << net_->host_address() << ":" << cert_port_ << "\n"
-          << "    websocket:\n      server: " << net_->host_address() << ":" << hub_port_
-          << "\n      readDeadline: 3\n      writeDeadline: 3\n"
-          << "  metaManager:\n    metaServer:\n      server: 127.0.0.1:" << n.meta_port << "\n"
-          << "kedge:\n  monitorServer:\n    bindAddress: 127.0.0.1:" << n.monitor_port << "\n"
-          << "  reconnect:\n    initialBackoff: 200ms\n    maxBackoff: 1s\n"
-          << "  containerBackoffInitial: 1s\n  containerBackoffMax: 2s\n"
-          << "  podLogsDirectory: " << n.dir << "/log/pods\n"
-          << "  containerLogsDirectory: " << n.dir << "/log/containers\n";
-        write_file(n.dir + "/edgecore.yaml", y.str());
-        n.edgecore = std::make_unique<Process>(
-            std::vector<std::string>{"nsenter", "--net=/var/run/netns/" + n.cri->netns(),
-                                     kedge::test::build_path("apps/edgecore/edgecore"), "--config",
-                                     n.dir + "/edgecore.yaml"},
-            n.log());
+        // keadm join inside the node's namespace, so the edgecore it starts lives there too.
+        auto set = [](const std::string& kv) { return " --set " + kv; };
+        auto join = run_command(
+            "nsenter --net=/var/run/netns/" + n.cri->netns() + " " +
+            kedge::test::build_path("apps/keadm/keadm") + " join --root-dir " + n.root() +
+            " --cloudcore-ipport " + net_->host_address() + ":" + std::to_string(hub_port_) +
+            " --certport " + std::to_string(cert_port_) + " --token " + token() +
+            " --edgenode-name " + name + " --remote-runtime-endpoint " + n.cri->endpoint() +
+            " --metaserver-port " + std::to_string(n.meta_port) + " --kubelet-port " +
+            std::to_string(n.kubelet_port) + " --monitor-port " + std::to_string(n.monitor_port) +
+            " --wait-ready 90" +
+            set("modules.edged.tailoredKubeletConfig.cgroupRoot=" + n.cri->cgroup_parent()) +
+            set("modules.edged.podSandboxImage=" + n.cri->pause_image()) +
+            set("modules.edged.tailoredKubeletConfig.nodeStatusUpdateFrequency=1s") +
+            set("modules.edgeHub.heartbeat=2") + set("modules.edgeHub.websocket.readDeadline=3") +
+            set("modules.edgeHub.websocket.writeDeadline=3") +
+            set("kedge.reconnect.initialBackoff=200ms") + set("kedge.reconnect.maxBackoff=1s") +
+            set("kedge.containerBackoffInitial=1s") + set("kedge.containerBackoffMax=2s") +
+            " 2>&1");
+        n.joined = true;  // whatever happened, reset cleans up
+        EXPECT_EQ(join.exit_code, 0) << join.output;
+        EXPECT_NE(join.output.find("[preflight] container runtime: OK"), std::string::npos)
+            << join.output;
+        EXPECT_NE(join.output.find("node " + name + " joined and Ready"), std::string::npos)
+            << join.output;
+        // edgecore reaches the cloud from the node's own address on the bridge.
+        EXPECT_NE(read_file(n.root() + "/etc/kubeedge/config/edgecore.yaml")
+                      .find("nodeIP: " + n.address),
+                  std::string::npos);
         return n;
     }
 
@@ -234,7 +228,8 @@ protected:
 
     kedge::test::TempDir dir_;
     std::unique_ptr<TestNetwork> net_;
-    std::unique_ptr<Process> apiserver_, cloudcore_;
+    std::unique_ptr<Process> apiserver_;
+    bool cloud_installed_ = false;
     int hub_port_ = 0, cert_port_ = 0;
     std::map<std::string, EdgeNode> nodes_;
 };
