@@ -116,6 +116,7 @@ def main():
         hub["tlsCertFile"] = os.path.join(edge_dir, "certs", "server.crt")
         hub["tlsPrivateKeyFile"] = os.path.join(edge_dir, "certs", "server.key")
         cfg["modules"]["metaManager"]["metaServer"]["server"] = f"127.0.0.1:{meta_port}"
+        cfg["modules"]["deviceTwin"]["dmiSockPath"] = os.path.join(edge_dir, "dmi.sock")
         cfg["kedge"]["monitorServer"]["bindAddress"] = f"127.0.0.1:{monitor_port}"
         os.makedirs(edge_dir)
         cfg_path = os.path.join(edge_dir, "edgecore.yaml")

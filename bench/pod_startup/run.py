@@ -115,6 +115,7 @@ def write_edgecore_config(edgecore_bin, work, cloud, meta_port, monitor_port, no
     hub["tlsCertFile"] = os.path.join(edge_dir, "certs", "server.crt")
     hub["tlsPrivateKeyFile"] = os.path.join(edge_dir, "certs", "server.key")
     cfg["modules"]["metaManager"]["metaServer"]["server"] = f"127.0.0.1:{meta_port}"
+    cfg["modules"]["deviceTwin"]["dmiSockPath"] = os.path.join(edge_dir, "dmi.sock")
     cfg["kedge"]["monitorServer"]["bindAddress"] = f"127.0.0.1:{monitor_port}"
     cfg["kedge"]["podLogsDirectory"] = os.path.join(edge_dir, "log", "pods")
     cfg["kedge"]["containerLogsDirectory"] = os.path.join(edge_dir, "log", "containers")

@@ -21,6 +21,7 @@ struct EdgeCoreInstance {
     int meta_port = 0;
     int monitor_port = 0;
     int kubelet_port = 0;
+    int mqtt_port = 0;  // the broker edgecore's event bus uses; 0: none
     int starts = 0;
     std::unique_ptr<Process> process;
 
@@ -28,6 +29,7 @@ struct EdgeCoreInstance {
     std::string db() const { return dir + "/edgecore.db"; }
     std::string log() const { return dir + "/edgecore-" + std::to_string(starts) + ".log"; }
     std::string meta_url() const { return "http://127.0.0.1:" + std::to_string(meta_port); }
+    std::string dmi_socket() const { return dir + "/dmi.sock"; }
 };
 
 class EdgeCoreFixture : public CloudCoreFixture {
@@ -78,6 +80,11 @@ protected:
           << "    httpServer: https://127.0.0.1:" << cert_port_ << "\n"
           << "    websocket:\n      server: 127.0.0.1:" << hub_port_ << "\n"
           << "  metaManager:\n    metaServer:\n      server: 127.0.0.1:" << e.meta_port << "\n"
+          // The DMI socket under the test's directory; the MQTT broker: the test's own when it
+          // starts one (mqtt_port), else a port nothing listens on.
+          << "  deviceTwin:\n    dmiSockPath: " << e.dir << "/dmi.sock\n"
+          << "  eventBus:\n    mqttServerExternal: tcp://127.0.0.1:"
+          << (e.mqtt_port ? e.mqtt_port : kedge::test::free_port()) << "\n"
           << "kedge:\n  monitorServer:\n    bindAddress: 127.0.0.1:" << e.monitor_port << "\n"
           << "  reconnect:\n    initialBackoff: 200ms\n    maxBackoff: 1s\n"
           << "  podLogsDirectory: " << e.dir << "/log/pods\n"
