@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     std::string instance;
     bool default_config = false, min_config = false;
     CLI::App app{"cloudcore: the cloud side of kedge (KubeEdge-compatible)"};
+    app.set_version_flag("--version", "cloudcore v" KEDGE_VERSION " (kedge)");
     app.add_option("--config", config_file, "cloudcore.yaml to load");
     app.add_flag("--defaultconfig", default_config, "print a complete default config and exit");
     app.add_flag("--minconfig", min_config, "print a minimal config and exit");

@@ -133,6 +133,24 @@ int main(int argc, char** argv) {
     reset_edge->add_flag("--remove-containers", reset.remove_containers,
                          "also remove the pods' containers through CRI");
 
+    kedge::keadm::UpgradeOptions upgrade;
+    int upgrade_wait_s = 120;
+    auto* upgrade_cmd = app.add_subcommand("upgrade", "run newer binaries (edge: edgecore)");
+    upgrade_cmd->require_subcommand(1);
+    auto* upgrade_edge = upgrade_cmd->add_subcommand(
+        "edge", "run the edgecore of --bin-dir: backup, restart, wait Ready, roll back on failure");
+    auto* rollback_cmd = app.add_subcommand("rollback", "undo the last upgrade");
+    rollback_cmd->require_subcommand(1);
+    auto* rollback_edge = rollback_cmd->add_subcommand(
+        "edge", "restore the last backup of keadm upgrade edge and the edgecore it ran");
+    for (auto* cmd : {upgrade_edge, rollback_edge}) {
+        add_root_dir(cmd, upgrade.common);
+        cmd->add_option("--wait-ready", upgrade_wait_s, "seconds to wait for the node to be Ready")
+            ->capture_default_str();
+    }
+    upgrade_edge->add_flag("--force", upgrade.common.force,
+                           "go through the steps even when the binary is the same");
+
     auto* version_cmd = app.add_subcommand("version", "print the versions");
 
     kedge::keadm::DebugCheckOptions check;
@@ -181,6 +199,11 @@ int main(int argc, char** argv) {
         if (*reset_cmd) {
             reset.what = *reset_cloud ? "cloud" : "edge";
             return kedge::keadm::run_reset(reset);
+        }
+        if (*upgrade_cmd || *rollback_cmd) {
+            upgrade.wait_ready = std::chrono::seconds(upgrade_wait_s);
+            return *upgrade_cmd ? kedge::keadm::run_upgrade(upgrade)
+                                : kedge::keadm::run_rollback(upgrade);
         }
         if (*version_cmd) return kedge::keadm::run_version();
         if (*check_cmd) return kedge::keadm::run_debug_check(check);

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     kedge::apiserver::AppConfig f;
     std::string log_level = "info";
     CLI::App app{"kedge-apiserver: a Kubernetes-compatible API server"};
+    app.set_version_flag("--version", "kedge-apiserver v" KEDGE_VERSION " (kedge)");
     app.add_option("--data-dir", f.data_dir, "state directory (database, pki)")->required();
     app.add_option("--bind-address", f.bind_address, "address to listen on");
     app.add_option("--secure-port", f.secure_port, "HTTPS port (0 picks a free one)");

@@ -1,8 +1,13 @@
 #include "keadm/common.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -120,6 +125,76 @@ Result<std::string> read_text_file(const fs::path& path) {
 bool systemd_detected() {
     std::error_code ec;
     return fs::is_directory("/run/systemd/system", ec);
+}
+
+std::optional<std::string> ask_version(const std::filesystem::path& bin,
+                                       std::chrono::milliseconds deadline) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+    std::string path = bin.string(), flag = "--version";
+    char* argv[] = {path.data(), flag.data(), nullptr};
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        return std::nullopt;
+    }
+    if (pid == 0) {
+        ::dup2(fds[1], 1);
+        ::dup2(fds[1], 2);
+        ::execv(argv[0], argv);
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string out;
+    auto until = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fds[0], POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        char buf[512];
+        auto n = ::read(fds[0], buf, sizeof buf);
+        if (n <= 0) break;
+        if (out.size() < 4096) out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    // EOF comes a moment before the exit status: give the child until the deadline to exit.
+    int status = 0;
+    pid_t done = 0;
+    while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() < until)
+        ::usleep(5000);
+    if (done == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        return std::nullopt;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+    auto line = out.substr(0, out.find('\n'));
+    if (line.empty()) return std::nullopt;
+    return line;
+}
+
+
+std::string log_tail_lines(const std::filesystem::path& file, std::size_t lines) {
+    std::ifstream in(file);
+    std::deque<std::string> last;
+    std::string line;
+    while (std::getline(in, line)) {
+        last.push_back(line);
+        if (last.size() > lines) last.pop_front();
+    }
+    std::string out = "---- last lines of " + file.string() + " ----";
+    for (const auto& l : last) out += "\n" + l;
+    return out;
+}
+
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", std::chrono::duration<double>(d).count());
+    return buf;
 }
 
 }  // namespace kedge::keadm

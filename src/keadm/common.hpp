@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,14 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
                                                              std::filesystem::perms::owner_write);
 // The whole file; not_found / io_error otherwise.
 Result<std::string> read_text_file(const std::filesystem::path& path);
+
+// The last lines of a log file, under a header naming it (for failure messages).
+std::string log_tail_lines(const std::filesystem::path& file, std::size_t lines = 20);
+// "1.3 s".
+std::string seconds_text(std::chrono::steady_clock::duration d);
+// The first output line of `bin --version` when it exits 0 within the deadline.
+std::optional<std::string> ask_version(const std::filesystem::path& bin,
+                                       std::chrono::milliseconds deadline);
 
 // True when running on a systemd host (/run/systemd/system exists). keadm does not use systemd
 // yet; commands say so.

@@ -27,9 +27,11 @@
 #include "edge/certs/edge_certs.hpp"
 #include "edge/config/edgecore_config.hpp"
 #include "keadm/common.hpp"
+#include "keadm/edge_health.hpp"
 #include "keadm/keadm.hpp"
 #include "keadm/preflight.hpp"
 #include "keadm/process.hpp"
+#include "keadm/run_sync.hpp"
 #include "net/host_port.hpp"
 #include "net/http_client.hpp"
 
@@ -84,25 +86,6 @@ std::string local_address_towards(const std::string& host) {
     if (fd >= 0) ::close(fd);
     ::freeaddrinfo(res);
     return out;
-}
-
-std::string log_tail(const fs::path& file, std::size_t lines = 20) {
-    std::ifstream in(file);
-    std::deque<std::string> last;
-    std::string line;
-    while (std::getline(in, line)) {
-        last.push_back(line);
-        if (last.size() > lines) last.pop_front();
-    }
-    std::string out = "---- last lines of " + file.string() + " ----";
-    for (const auto& l : last) out += "\n" + l;
-    return out;
-}
-
-std::string seconds_text(std::chrono::steady_clock::duration d) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s", std::chrono::duration<double>(d).count());
-    return buf;
 }
 
 // What join decided before it changes anything.
@@ -229,33 +212,6 @@ bool run_preflight(const JoinOptions& o, const JoinPlan& plan, CloudProbe& probe
     return false;
 }
 
-template <class T>
-asio::awaitable<void> store_into(asio::awaitable<T> work, std::optional<T>* out) {
-    out->emplace(co_await std::move(work));
-}
-
-// Runs a coroutine on a private io_context for at most deadline. (Through an optional, since
-// use_future needs a default-constructible result.)
-template <class T>
-Result<T> run_blocking(asio::io_context& ioc, asio::awaitable<Result<T>> work,
-                       std::chrono::milliseconds deadline) {
-    std::optional<Result<T>> out;
-    std::exception_ptr failure;
-    asio::co_spawn(ioc, store_into(std::move(work), &out),
-                   [&failure](std::exception_ptr e) { failure = e; });
-    ioc.run_for(deadline);
-    if (failure) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            return Error(errc::internal, e.what());
-        }
-    }
-    if (!out)
-        return Error(errc::timeout, "no answer within " + std::to_string(deadline.count()) + " ms");
-    return std::move(*out);
-}
-
 asio::awaitable<Result<edge::StoredIdentity>> join_certificates(asio::any_io_executor ex,
                                                                 edge::JoinTarget target,
                                                                 std::optional<pki::Certificate> ca,
@@ -297,103 +253,20 @@ bool step_certificates(StepPrinter& steps, const JoinOptions& o, const JoinPlan&
     return true;
 }
 
-// One look at the edge: its monitor's /readyz and the node's Ready condition in its meta server.
-struct EdgeState {
-    bool connected = false;
-    std::string ready;  // "True", "False", "Unknown" or "" (node not stored yet)
-};
-
-asio::awaitable<Result<EdgeState>> look_at_edge(asio::any_io_executor ex, std::string monitor,
-                                                std::string meta, std::string node) {
-    EdgeState state;
-    net::HttpClientOptions mo;
-    mo.base_url = "http://" + monitor;
-    mo.connect_timeout = 2s;
-    mo.request_timeout = 2s;
-    net::HttpClient mc(ex, mo);
-    net::HttpRequestSpec spec;
-    spec.target = "/readyz";
-    auto r = co_await mc.request(std::move(spec));
-    state.connected = r && r->status == 200;
-    if (meta.empty()) co_return state;
-    net::HttpClientOptions xo;
-    xo.base_url = "http://" + meta;
-    xo.connect_timeout = 2s;
-    xo.request_timeout = 2s;
-    net::HttpClient xc(ex, xo);
-    net::HttpRequestSpec nspec;
-    nspec.target = "/api/v1/nodes/" + node;
-    auto n = co_await xc.request(std::move(nspec));
-    if (!n || n->status != 200) co_return state;
-    boost::system::error_code ec;
-    auto v = json::parse(n->body, ec);
-    if (ec || !v.is_object()) co_return state;
-    const auto* status = v.as_object().if_contains("status");
-    const auto* conds =
-        status && status->is_object() ? status->as_object().if_contains("conditions") : nullptr;
-    if (!conds || !conds->is_array()) co_return state;
-    for (const auto& c : conds->as_array()) {
-        if (!c.is_object()) continue;
-        const auto* type = c.as_object().if_contains("type");
-        const auto* st = c.as_object().if_contains("status");
-        if (type && type->is_string() && type->as_string() == "Ready" && st && st->is_string())
-            state.ready = std::string(st->as_string());
-    }
-    co_return state;
-}
-
-std::string loopback_of(const std::string& bind) {
-    auto hp = net::split_host_port(bind);
-    if (!hp) return bind;
-    std::string host = hp->first == "0.0.0.0" ? "127.0.0.1" : hp->first == "::" ? "::1" : hp->first;
-    return bracket(host) + ":" + std::to_string(hp->second);
-}
-
 bool step_wait_ready(StepPrinter& steps, const JoinOptions& o, const JoinPlan& plan,
                      std::chrono::steady_clock::time_point started) {
-    const auto pid_file = plan.layout.pid_file("edgecore");
-    const auto log_file = plan.layout.log_file("edgecore");
     steps.begin("wait until node " + plan.node + " is Ready");
-    const auto& cfg = plan.config;
-    std::string monitor = loopback_of(cfg.kedge.monitor_server.bind_address);
-    std::string meta = cfg.modules.meta_manager.meta_server.enable
-                           ? loopback_of(cfg.modules.meta_manager.meta_server.server)
-                           : std::string();
-    auto first_child = running_child(pid_file);
-    auto deadline = std::chrono::steady_clock::now() + o.wait_ready;
-    EdgeState last;
-    for (;;) {
-        auto child = running_child(pid_file);
-        if (!is_running(pid_file) || (first_child && child != first_child)) {
-            steps.failed(
-                "edgecore exited (its supervisor restarts it, but that means it cannot "
-                "run as configured)\n" +
-                log_tail(log_file) + "\nfix the cause, then `keadm reset edge --root-dir " +
-                plan.layout.root.string() + "` and join again");
-            return false;
-        }
-        asio::io_context ioc;
-        auto state =
-            run_blocking(ioc, look_at_edge(ioc.get_executor(), monitor, meta, plan.node), 5s);
-        if (state) last = *state;
-        if (last.connected && (meta.empty() || last.ready == "True")) break;
-        if (std::chrono::steady_clock::now() >= deadline) {
-            steps.failed("not Ready after " + std::to_string(o.wait_ready.count()) +
-                         " s: connected to the cloud: " + (last.connected ? "yes" : "no") +
-                         ", node Ready condition: " +
-                         (last.ready.empty() ? "not reported yet" : last.ready) +
-                         "; edgecore keeps running (see " + log_file.string() + ")\n" +
-                         log_tail(log_file));
-            return false;
-        }
-        std::this_thread::sleep_for(250ms);
+    auto waited = wait_edge_ready(plan.layout, plan.config, plan.node, o.wait_ready);
+    if (!waited) {
+        steps.failed(waited.error().detail + "\nfix the cause, then `keadm reset edge --root-dir " +
+                     plan.layout.root.string() + "` and join again");
+        return false;
     }
-    steps.done(meta.empty() ? "connected (the meta server is off, so Ready was not read)"
-                            : "connected, Ready");
+    steps.done(*waited);
     std::cout << "node " << plan.node << " joined and Ready in "
               << seconds_text(std::chrono::steady_clock::now() - started)
-              << "; logs: " << log_file.string() << "; reset: keadm reset edge --root-dir "
-              << plan.layout.root.string() << std::endl;
+              << "; logs: " << plan.layout.log_file("edgecore").string()
+              << "; reset: keadm reset edge --root-dir " << plan.layout.root.string() << std::endl;
     return true;
 }
 
@@ -482,7 +355,7 @@ int run_join(const JoinOptions& options) {
     auto sup = start_supervised(pid_file, plan.layout.log_file("edgecore"),
                                 {bin->path.string(), "--config", config_file.string()});
     if (!sup) {
-        steps.failed(sup.error().message() + "\n" + log_tail(plan.layout.log_file("edgecore")));
+        steps.failed(sup.error().message() + "\n" + log_tail_lines(plan.layout.log_file("edgecore")));
         return 1;
     }
     steps.done("started (supervisor pid " + std::to_string(*sup) + "), log " +

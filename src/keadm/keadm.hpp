@@ -90,6 +90,16 @@ struct ResetOptions {
 };
 int run_reset(const ResetOptions& options);
 
+// keadm upgrade edge: run the edgecore of --bin-dir instead of the current one (backup first,
+// roll back when the node does not come back Ready); keadm rollback edge: restore the latest
+// backup and the binary it names.
+struct UpgradeOptions {
+    CommonOptions common;  // bin_dir: where the new edgecore is
+    std::chrono::seconds wait_ready{120};
+};
+int run_upgrade(const UpgradeOptions& options);
+int run_rollback(const UpgradeOptions& options);
+
 int run_version();
 
 struct DebugCheckOptions {

@@ -196,6 +196,82 @@ TEST_F(KeadmJoinTest, JoinsReadyRefusesASecondJoinAndResetsClean) {
     EXPECT_FALSE(fs::exists(root(node) + "/etc/kubeedge"));
 }
 
+// The binary a supervised edgecore runs (/proc/<pid>/exe).
+std::string running_binary(const std::string& root) {
+    auto child = read_pid_file(root + "/var/run/kubeedge/edgecore.child.pid");
+    if (!child) return {};
+    std::error_code ec;
+    return fs::read_symlink("/proc/" + std::to_string(*child) + "/exe", ec).string();
+}
+
+TEST_F(KeadmJoinTest, UpgradeSwapsTheBinaryKeepsThePodAndRollsBackABrokenRelease) {
+    KEDGE_START_CRI_ENV(env, "keadm-upgrade");
+    const std::string node = "kj-upgrade";
+    const std::string extra =
+        "--set modules.edged.tailoredKubeletConfig.cgroupRoot=" + env->cgroup_parent() +
+        " --set modules.edged.podSandboxImage=" + env->pause_image();
+    auto r = join(node, NodePorts{}, extra, {}, env->endpoint());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const std::string original = fs::canonical(build_path("apps/edgecore/edgecore")).string();
+    EXPECT_EQ(running_binary(root(node)), original);
+    apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: kj-up-pod\n  namespace: default\n"
+          "spec:\n  nodeName: " + node + "\n  containers:\n  - name: c\n    image: " +
+          env->busybox_image() + "\n    command: [sleep, '3600']\n");
+    auto container_id = [&] {
+        return kubectl("get pod kj-up-pod -o jsonpath='{.status.containerStatuses[0].containerID}'")
+            .output;
+    };
+    ASSERT_TRUE(eventually([&] { return container_id().find("containerd://") == 0; }, 60s))
+        << kubectl("get pod kj-up-pod -o yaml").output;
+    const std::string before = container_id();
+
+    // A "new release": a copy of edgecore in its own directory.
+    const std::string next = dir_.file("release-next");
+    fs::create_directories(next);
+    fs::copy_file(original, next + "/edgecore");
+    r = keadm("upgrade edge --root-dir " + root(node) + " --bin-dir " + next + " --wait-ready 60");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("[upgrade] back up edgecore.yaml and the store: " + root(node) +
+                                    "/etc/kubeedge/backup/"));
+    EXPECT_THAT(r.output, HasSubstr("node " + node + " upgraded: "));
+    EXPECT_EQ(running_binary(root(node)), next + "/edgecore");
+    EXPECT_EQ(node_ready(node), "True");
+    // The pod was adopted, not recreated.
+    EXPECT_EQ(container_id(), before);
+    // Running it again: nothing to do.
+    r = keadm("upgrade edge --root-dir " + root(node) + " --bin-dir " + next);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("nothing to do"));
+
+    // A broken release answers --version but cannot run: keadm rolls back by itself.
+    const std::string broken = dir_.file("release-broken");
+    fs::create_directories(broken);
+    kedge::test::write_file(broken + "/edgecore",
+                            "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'edgecore v9.9.9'; exit 0; }\n"
+                            "echo 'broken build: cannot start' >&2\nexit 3\n");
+    fs::permissions(broken + "/edgecore", fs::perms::owner_all);
+    r = keadm("upgrade edge --root-dir " + root(node) + " --bin-dir " + broken +
+              " --wait-ready 20");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("[upgrade] start the new edgecore: FAILED"));
+    EXPECT_THAT(r.output, HasSubstr("broken build: cannot start"));  // its log, shown
+    EXPECT_THAT(r.output, HasSubstr("rolled back to"));
+    EXPECT_EQ(running_binary(root(node)), next + "/edgecore");
+    EXPECT_TRUE(eventually([&] { return node_ready(node) == "True"; }, 30s));
+    EXPECT_EQ(container_id(), before);
+
+    // rollback: the failed upgrade's backup was used already, so back to the binary before the
+    // first upgrade; then there is nothing left to roll back.
+    r = keadm("rollback edge --root-dir " + root(node) + " --wait-ready 60");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(running_binary(root(node)), original);
+    EXPECT_EQ(node_ready(node), "True");
+    EXPECT_EQ(container_id(), before);
+    r = keadm("rollback edge --root-dir " + root(node));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("no backup"));
+}
+
 TEST_F(KeadmJoinTest, WrongTokenHashFailsClearlyAndChangesNothing) {
     // The token of another cloud: a different CA hash, a JWT of the right shape.
     std::string good = token();
