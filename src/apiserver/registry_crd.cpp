@@ -6,6 +6,7 @@
 
 #include "apiserver/crd/crd.hpp"
 #include "apiserver/crd/to_resource_type.hpp"
+#include "apiserver/device_validation.hpp"
 #include "apiserver/object_rules.hpp"
 #include "apiserver/registry.hpp"
 #include "apiserver/registry_detail.hpp"
@@ -63,6 +64,21 @@ ApiResult<void> Registry::finalize_object(const ResourceType& type, const json::
     if (!outcome.errors.empty())
         return api_error(kube::status_invalid(type.group, type.kind, kube::name(obj),
                                               std::move(outcome.errors)));
+    // devices.kubeedge.io: a Device's properties against its stored model.
+    auto find_model = [&](std::string_view ns,
+                          std::string_view name) -> std::optional<json::object> {
+        auto model_type = types_->find(type.group, type.version, "devicemodels");
+        if (!model_type) return std::nullopt;
+        auto kv = storage_.get(object_key(*model_type, std::string(ns), std::string(name)));
+        if (!kv) return std::nullopt;
+        boost::system::error_code ec;
+        auto v = parse_json(kv->value, ec);
+        if (ec || !v.is_object()) return std::nullopt;
+        return std::move(v.as_object());
+    };
+    if (auto causes = admit_device_object(type, old, obj, find_model); !causes.empty())
+        return api_error(
+            kube::status_invalid(type.group, type.kind, kube::name(obj), std::move(causes)));
     return {};
 }
 

@@ -20,8 +20,10 @@
 #include "cloud/certserver/cloud_pki.hpp"
 #include "cloud/certserver/secret_pki_store.hpp"
 #include "cloud/cloudcore/metrics.hpp"
+#include "cloud/devicecontroller/device_controller.hpp"
 #include "cloud/edgecontroller/edge_controller.hpp"
 #include "cloud/hub/cloud_hub.hpp"
+#include "cloud/hub/upstream_router.hpp"
 #include "kube/client/config.hpp"
 #include "kube/client/informer.hpp"
 #include "net/http_server.hpp"
@@ -156,28 +158,50 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
     if (!eo.authorization)
         log->warn("modules.cloudHub.authorization.enable is false: a node may act on any "
                   "node's objects");
-    {
+    // Whether the API serves a group version (a CRD is installed), answered before the
+    // informers that need it are created.
+    auto served = [&](std::string path) -> Result<int> {
         auto api = *client;
         auto probe = asio::co_spawn(
                          control,
-                         [api]() -> asio::awaitable<Result<net::HttpResponse>> {
+                         [api, path]() -> asio::awaitable<Result<net::HttpResponse>> {
                              // Not a braced temporary inside co_await: g++ 12 destroys
                              // such temporaries twice.
                              net::HttpRequestSpec spec;
-                             spec.target = "/apis/reliablesyncs.kubeedge.io/v1alpha1";
+                             spec.target = path;
                              co_return co_await api->raw(std::move(spec));
                          },
                          asio::use_future)
                          .get();
-        if (!probe || probe->status != 200) {
-            eo.object_sync = false;
-            log->warn(
-                "reliablesyncs.kubeedge.io/v1alpha1 is not served ({}): no ObjectSync records "
-                "for edges that send no inventory; apply deploy/crds/reliablesyncs to enable them",
-                probe ? "HTTP " + std::to_string(probe->status) : probe.error().message());
-        }
+        if (!probe) return probe.error();
+        return probe->status;
+    };
+    if (auto status = served("/apis/reliablesyncs.kubeedge.io/v1alpha1");
+        !status || *status != 200) {
+        eo.object_sync = false;
+        log->warn(
+            "reliablesyncs.kubeedge.io/v1alpha1 is not served ({}): no ObjectSync records "
+            "for edges that send no inventory; apply deploy/crds/reliablesyncs to enable them",
+            status ? "HTTP " + std::to_string(*status) : status.error().message());
     }
     auto controller = edgecontroller::EdgeController::make(control, *client, *informers, eo, clock);
+
+    // The device controller needs the devices.kubeedge.io CRDs; without them it is off (and says
+    // so) rather than leaving its informers failing forever.
+    std::shared_ptr<devicecontroller::DeviceController> devices;
+    if (cfg.modules.device_controller.enable) {
+        auto status = served("/apis/devices.kubeedge.io/v1beta1");
+        if (status && *status == 200) {
+            devices =
+                devicecontroller::DeviceController::make(control, *client, *informers, {}, clock);
+        } else {
+            log->warn(
+                "devices.kubeedge.io/v1beta1 is not served ({}): the device controller is "
+                "off; apply deploy/crds/devices and restart cloudcore to enable it",
+                status ? "HTTP " + std::to_string(*status) : status.error().message());
+        }
+    }
+    auto router = std::make_shared<UpstreamRouter>(controller, devices);
 
     net::ServerTlsOptions to;
     to.ca = net::PemSource::from_pem((*pki)->ca_cert().to_pem());
@@ -207,18 +231,20 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
         std::chrono::duration_cast<std::chrono::milliseconds>(sq.requeue_backoff_initial.value());
     ho.queue.requeue_backoff_max =
         std::chrono::duration_cast<std::chrono::milliseconds>(sq.requeue_backoff_max.value());
-    auto hub = CloudHub::make(ioc.get_executor(), ho, controller, clock);
+    auto hub = CloudHub::make(ioc.get_executor(), ho, router, clock);
     if (!hub) {
         log->error("hub: {}", hub.error().message());
         join_all();
         return 1;
     }
     controller->attach(*hub);
+    if (devices) devices->attach(*hub);
 
     // Handlers registered, then the informers, then the hub accepts: a node that connects finds
     // the caches warm or waits for them inside the controller.
-    asio::post(control, [controller, &informers] {
+    asio::post(control, [controller, devices, &informers] {
         controller->start();
+        if (devices) devices->start();
         informers->start_all();
     });
     if (auto s = (*hub)->start(); !s) {
@@ -246,12 +272,15 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
     MetricsSources sources{*hub, controller, informers.get(), certs};
     // Rendered on the control strand: informer and controller state live there.
     metrics->handle("GET", "/metrics",
-                    [sources, control](net::HttpRequest&,
-                                       net::HttpResponder& r) -> asio::awaitable<void> {
+                    [sources, devices, control](net::HttpRequest&,
+                                                net::HttpResponder& r) -> asio::awaitable<void> {
                         auto text = co_await asio::co_spawn(
                             control,
-                            [sources]() -> asio::awaitable<std::string> {
-                                co_return render_metrics(sources);
+                            [sources, devices]() -> asio::awaitable<std::string> {
+                                auto out = render_metrics(sources);
+                                if (devices)
+                                    out += devicecontroller::render_metrics(devices->stats());
+                                co_return out;
                             },
                             asio::use_awaitable);
                         co_await r.respond(200, std::move(text), "text/plain; version=0.0.4");
@@ -295,8 +324,9 @@ int run_cloudcore(const CloudCoreRunOptions& options) {
             metrics->stop();
         });
         shutdown.add_hook(ShutdownPhase::kDrain, "controllers", [&] {
-            asio::post(control, [controller, &informers, &done] {
+            asio::post(control, [controller, devices, &informers, &done] {
                 controller->stop();
+                if (devices) devices->stop();
                 informers->stop_all();
                 done.set_value();
             });

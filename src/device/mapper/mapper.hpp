@@ -26,7 +26,8 @@ struct MapperOptions {
 };
 
 // Parses the common mapper flags (--dmi-sock, --sock, --name, --config <yaml with upstream's
-// common/grpc_server keys>, --log-level); exits with a usage message on bad flags.
+// common/grpc_server keys>, --register-retry-ms, --log-level; flags win over the file); exits
+// with a usage message on bad flags or a config file that does not load.
 MapperOptions parse_mapper_flags(int argc, char** argv, std::string default_name);
 
 // Runs until SIGINT/SIGTERM; returns the process exit code (0 on a clean stop, 1 when the

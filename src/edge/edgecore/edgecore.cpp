@@ -25,7 +25,10 @@
 #include "edge/edged/kubelet_server.hpp"
 #include "edge/edged/node_status.hpp"
 #include "edge/edged/pod_manager.hpp"
+#include "edge/devicetwin/device_twin.hpp"
+#include "edge/devicetwin/dmi_grpc.hpp"
 #include "edge/edgehub/edge_hub.hpp"
+#include "edge/eventbus/event_bus.hpp"
 #include "edge/metamanager/meta_manager.hpp"
 #include "edge/metaserver/meta_server.hpp"
 #include "edge/metastore/meta_store.hpp"
@@ -114,7 +117,8 @@ EdgeHubOptions hub_options(const EdgeCoreConfig& cfg, const std::string& node) {
     return o;
 }
 
-std::string render_metrics(const EdgeHub* hub, const MetaManager* meta, const MetaStore& store) {
+std::string render_metrics(const EdgeHub* hub, const MetaManager* meta, const MetaStore& store,
+                           const EventBus* bus, const devicetwin::DeviceTwin* twin) {
     std::ostringstream m;
     auto gauge = [&](std::string_view name, std::string_view help, double v) {
         m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
@@ -161,6 +165,19 @@ std::string render_metrics(const EdgeHub* hub, const MetaManager* meta, const Me
     if (auto n = store.size(); n) gauge("edgecore_meta_objects", "objects in the edge store", *n);
     if (auto o = store.outbox_list(); o)
         gauge("edgecore_meta_outbox_entries", "edge updates waiting for the cloud", o->size());
+    if (bus) {
+        auto b = bus->stats();
+        gauge("edgecore_eventbus_connected", "1 while the MQTT broker connection is up",
+              b.connected ? 1 : 0);
+        counter("edgecore_eventbus_received_total", "MQTT messages forwarded to the modules",
+                b.received);
+        counter("edgecore_eventbus_published_total", "messages published on MQTT", b.published);
+        counter("edgecore_eventbus_dropped_total",
+                "publishes dropped because the broker was not connected", b.dropped);
+        gauge("edgecore_eventbus_subscriptions", "MQTT topic filters subscribed",
+              static_cast<double>(b.subscriptions));
+    }
+    if (twin) m << devicetwin::render_metrics(twin->stats());
     return m.str();
 }
 
@@ -226,6 +243,34 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
         mo.remote_query_timeout = mcfg.remote_query_timeout.value();
         meta = std::make_shared<MetaManager>(mo, *store);
         (void)ctx.add_module(meta);
+    }
+    // Devices: the MQTT bridge and the twin (with the DMI socket mappers register on). Neither
+    // needs the other to be up: a missing broker or mapper is retried in the background.
+    std::shared_ptr<EventBus> event_bus;
+    if (cfg.modules.event_bus.enable) {
+        auto made = EventBus::make({.node = node,
+                                    .database = cfg.database.data_source,
+                                    .config = cfg.modules.event_bus});
+        if (!made) {
+            log->error("modules.eventBus: {}", made.error().message());
+            return 1;
+        }
+        event_bus = *made;
+        (void)ctx.add_module(event_bus);
+    }
+    std::shared_ptr<devicetwin::DeviceTwin> twin;
+    if (cfg.modules.device_twin.enable) {
+        devicetwin::DeviceTwinOptions to;
+        to.node = node;
+        to.database = cfg.database.data_source;
+        to.dmi_socket = devicetwin::dmi_socket_path(cfg.modules.device_twin.dmi_sock_path);
+        auto made = devicetwin::DeviceTwin::create(to);
+        if (!made) {
+            log->error("modules.deviceTwin: {}", made.error().message());
+            return 1;
+        }
+        twin = *made;
+        (void)ctx.add_module(twin);
     }
     ctx.start_modules();
 
@@ -366,9 +411,11 @@ int run_edgecore(const EdgeCoreRunOptions& options) {
     auto metrics = net::HttpServer::make(ioc.get_executor(), mo);
     auto st = *store;
     metrics->handle("GET", "/metrics",
-                    [hub, meta, st](net::HttpRequest&,
-                                    net::HttpResponder& r) -> asio::awaitable<void> {
-                        co_await r.respond(200, render_metrics(hub.get(), meta.get(), *st),
+                    [hub, meta, st, event_bus, twin](
+                        net::HttpRequest&, net::HttpResponder& r) -> asio::awaitable<void> {
+                        co_await r.respond(200,
+                                           render_metrics(hub.get(), meta.get(), *st,
+                                                          event_bus.get(), twin.get()),
                                            "text/plain; version=0.0.4");
                     });
     metrics->handle("GET", "/healthz",
