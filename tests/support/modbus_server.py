@@ -92,7 +92,10 @@ async def main():
     parser.add_argument("--ir", action="append", help="input register ADDRESS=VALUE")
     parser.add_argument("--co", action="append", help="coil ADDRESS=0|1")
     parser.add_argument("--di", action="append", help="discrete input ADDRESS=0|1")
-    parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--max-seconds", type=float, default=300.0,
+                        help="stop after this long (0: never; for demos)")
+    parser.add_argument("--outlive-parent", action="store_true",
+                        help="keep running when the starting process exits (for demos)")
     args = parser.parse_args()
     # A client closing its connection is logged as an ERROR by pymodbus 3.0; not news here.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -114,7 +117,8 @@ async def main():
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch_stdin(loop, stop)
-    parent_watch = asyncio.create_task(watch_parent(os.getppid(), stop))
+    parent_watch = None if args.outlive_parent else asyncio.create_task(
+        watch_parent(os.getppid(), stop))
 
     server = ModbusTcpServer(context, address=("127.0.0.1", args.port), allow_reuse_address=True)
     serving = asyncio.create_task(server.serve_forever())
@@ -123,10 +127,12 @@ async def main():
     print(f"ready {port}", flush=True)
 
     try:
-        await asyncio.wait_for(stop.wait(), timeout=args.max_seconds)
+        await asyncio.wait_for(stop.wait(),
+                               timeout=args.max_seconds if args.max_seconds > 0 else None)
     except asyncio.TimeoutError:
         print("max-seconds reached, stopping", flush=True)
-    parent_watch.cancel()
+    if parent_watch:
+        parent_watch.cancel()
     await server.server_close()
     serving.cancel()
     try:
