@@ -58,7 +58,7 @@ struct CriClient::Impl {
         Response response;
         grpc::Status status = invoke(&context, &response);
         if (!status.ok()) {
-            Error error = rpc_error(status.error_code(), rpc, subject, status.error_message());
+            Error error = rpc::rpc_error(status.error_code(), rpc, subject, status.error_message());
             log->debug("{}", error.detail);
             return error;
         }

@@ -6,31 +6,15 @@
 #include <algorithm>
 
 #include "dmi.grpc.pb.h"
+#include "rpc/grpc_errors.hpp"
 
 namespace kedge::device {
 
 namespace {
 
 Error rpc_error(const grpc::Status& status, std::string_view rpc, const std::string& socket) {
-    errc e = errc::io_error;
-    switch (status.error_code()) {
-        case grpc::StatusCode::UNAVAILABLE:
-            e = errc::unavailable;
-            break;
-        case grpc::StatusCode::DEADLINE_EXCEEDED:
-            e = errc::timeout;
-            break;
-        case grpc::StatusCode::INVALID_ARGUMENT:
-            e = errc::invalid_argument;
-            break;
-        case grpc::StatusCode::NOT_FOUND:
-            e = errc::not_found;
-            break;
-        default:
-            break;
-    }
-    return Error(e, fmt::format("{} to edgecore at {}: {} (grpc code {})", rpc, socket,
-                                status.error_message(), static_cast<int>(status.error_code())));
+    return rpc::rpc_error(status.error_code(), rpc, "to edgecore at " + socket,
+                          status.error_message());
 }
 
 }  // namespace

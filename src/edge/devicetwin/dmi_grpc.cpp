@@ -9,42 +9,9 @@
 #include <system_error>
 
 #include "dmi.grpc.pb.h"
+#include "rpc/grpc_errors.hpp"
 
 namespace kedge::edge::devicetwin {
-
-namespace {
-
-errc errc_from_grpc(grpc::StatusCode code) {
-    switch (code) {
-        case grpc::StatusCode::NOT_FOUND:
-            return errc::not_found;
-        case grpc::StatusCode::UNAVAILABLE:
-            return errc::unavailable;
-        case grpc::StatusCode::DEADLINE_EXCEEDED:
-            return errc::timeout;
-        case grpc::StatusCode::INVALID_ARGUMENT:
-            return errc::invalid_argument;
-        case grpc::StatusCode::ALREADY_EXISTS:
-            return errc::already_exists;
-        default:
-            return errc::io_error;
-    }
-}
-
-grpc::Status to_status(const Error& e) {
-    grpc::StatusCode code = grpc::StatusCode::INTERNAL;
-    if (e.is(errc::invalid_argument) || e.is(errc::parse_error))
-        code = grpc::StatusCode::INVALID_ARGUMENT;
-    else if (e.is(errc::not_found))
-        code = grpc::StatusCode::NOT_FOUND;
-    else if (e.is(errc::timeout))
-        code = grpc::StatusCode::DEADLINE_EXCEEDED;
-    else if (e.is(errc::unavailable) || e.is(errc::closed))
-        code = grpc::StatusCode::UNAVAILABLE;
-    return grpc::Status(code, e.detail.empty() ? e.message() : e.detail);
-}
-
-}  // namespace
 
 std::string dmi_socket_path(std::string_view dmi_sock_path) {
     if (dmi_sock_path.ends_with(".sock")) return std::string(dmi_sock_path);
@@ -94,9 +61,9 @@ struct MapperClient::Impl {
         context.set_deadline(std::chrono::system_clock::now() + timeout);
         auto status = invoke(context);
         if (status.ok()) return {};
-        return Error(errc_from_grpc(status.error_code()),
-                     std::string(rpc) + " " + std::string(subject) + " on mapper " + address +
-                         ": " + status.error_message());
+        return rpc::rpc_error(status.error_code(), rpc,
+                              std::string(subject) + " on mapper " + address,
+                              status.error_message());
     }
 };
 
@@ -179,7 +146,7 @@ public:
                                 v1beta1::MapperRegisterResponse* resp) override {
         if (!h_.mapper_register) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
         auto r = h_.mapper_register(*req);
-        if (!r) return to_status(r.error());
+        if (!r) return rpc::status_from_error(r.error());
         *resp = std::move(*r);
         return grpc::Status::OK;
     }
@@ -188,14 +155,14 @@ public:
                                     v1beta1::ReportDeviceStatusResponse*) override {
         if (!h_.report_status) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
         auto r = h_.report_status(*req);
-        return r ? grpc::Status::OK : to_status(r.error());
+        return r ? grpc::Status::OK : rpc::status_from_error(r.error());
     }
     grpc::Status ReportDeviceStates(grpc::ServerContext*,
                                     const v1beta1::ReportDeviceStatesRequest* req,
                                     v1beta1::ReportDeviceStatesResponse*) override {
         if (!h_.report_states) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
         auto r = h_.report_states(*req);
-        return r ? grpc::Status::OK : to_status(r.error());
+        return r ? grpc::Status::OK : rpc::status_from_error(r.error());
     }
 
 private:
