@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace kedge::log {
@@ -21,5 +23,21 @@ void apply_spec(std::string_view spec);
 
 // Sets up the sink (stderr, colour when a terminal) and applies KEDGE_LOG. Idempotent.
 void init();
+
+// A co_spawn completion handler that logs an exception escaping the coroutine ("<what>:
+// unexpected exception: ...") instead of swallowing it, as asio::detached would. No Asio here:
+// it is only a callable taking std::exception_ptr.
+inline auto log_exceptions(std::shared_ptr<spdlog::logger> logger, std::string what) {
+    return [logger = std::move(logger), what = std::move(what)](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            logger->error("{}: unexpected exception: {}", what, ex.what());
+        } catch (...) {
+            logger->error("{}: unexpected exception", what);
+        }
+    };
+}
 
 }  // namespace kedge::log

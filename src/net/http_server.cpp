@@ -114,19 +114,6 @@ namespace {
 using PlainStream = tcp::socket;
 using TlsStream = beast::ssl_stream<tcp::socket>;
 
-auto log_exception(std::shared_ptr<spdlog::logger> log, std::string what) {
-    return [log = std::move(log), what = std::move(what)](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("{}: {}", what, ex.what());
-        } catch (...) {
-            log->error("{}: unknown exception", what);
-        }
-    };
-}
-
 bool is_http_parse_error(const boost::system::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
@@ -302,7 +289,7 @@ template <class Stream>
 awaitable<void> Session<Stream>::run() {
     auto self = this->shared_from_this();
     asio::co_spawn(stream_.get_executor(), watchdog(self),
-                   log_exception(impl_.log, id_ + " watchdog"));
+                   log::log_exceptions(impl_.log, id_ + " watchdog"));
     bool ok = true;
     if constexpr (kIsTls<Stream>) ok = co_await handshake();
     for (bool first = true; ok && !closed_ && !stopping_; first = false)
@@ -634,7 +621,7 @@ awaitable<void> Session<Stream>::wait_client_gone() {
         gone_reader_started_ = true;
         close_after_ = true;  // the reader may consume a pipelined request
         asio::co_spawn(stream_.get_executor(), gone_reader(this->shared_from_this()),
-                       log_exception(impl_.log, id_ + " reader"));
+                       log::log_exceptions(impl_.log, id_ + " reader"));
     }
     while (!client_gone()) {
         gone_timer_.expires_at(kNever);
@@ -756,7 +743,7 @@ void HttpServer::Impl::on_socket(tcp::socket socket) {
         }
         sessions.emplace(id, session);
     }
-    asio::co_spawn(strand, std::move(run), log_exception(log, opts.name + " connection"));
+    asio::co_spawn(strand, std::move(run), log::log_exceptions(log, opts.name + " connection"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,7 +794,7 @@ Result<void> HttpServer::start() {
                    detail::accept_loop(
                        *impl_->acceptor,
                        [self](tcp::socket s) { self->impl_->on_socket(std::move(s)); }, impl_->log),
-                   log_exception(impl_->log, impl_->opts.name + " accept loop"));
+                   log::log_exceptions(impl_->log, impl_->opts.name + " accept loop"));
     return {};
 }
 

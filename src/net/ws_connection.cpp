@@ -141,7 +141,7 @@ Result<void> WsSession::send(std::shared_ptr<const std::string> text) {
 
 void WsSession::spawn_writer() {
     asio::co_spawn(strand_, [self = self()]() { return self->writer(); },
-                   log_exceptions(log_, "websocket writer"));
+                   log::log_exceptions(log_, "websocket writer"));
 }
 
 asio::awaitable<void> WsSession::writer() {

@@ -116,7 +116,7 @@ Result<void> WsServer::start() {
                    detail::accept_loop(*st->acceptor,
                                        [st](tcp::socket s) { st->on_socket(std::move(s)); },
                                        st->log),
-                   detail::log_exceptions(st->log, "websocket accept loop"));
+                   log::log_exceptions(st->log, "websocket accept loop"));
     return {};
 }
 
@@ -197,7 +197,7 @@ void WsServer::State::on_socket(tcp::socket socket) {
         st->sessions.erase(it);
     });
     log->debug("{}: accepted", s->prefix());
-    asio::co_spawn(strand, run_session(s), detail::log_exceptions(log, "websocket session"));
+    asio::co_spawn(strand, run_session(s), log::log_exceptions(log, "websocket session"));
 }
 
 Result<void> WsServer::State::admit(std::uint64_t id, const WsUpgradeRequest& request) {

@@ -121,14 +121,7 @@ DeviceControllerStats ControllerImpl::stats() const {
 }
 
 void ControllerImpl::spawn(asio::awaitable<void> task, std::string what) {
-    asio::co_spawn(ex_, std::move(task), [log = log_, what](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("{}: {}", what, ex.what());
-        }
-    });
+    asio::co_spawn(ex_, std::move(task), log::log_exceptions(log_, std::move(what)));
 }
 
 asio::awaitable<void> ControllerImpl::run() {

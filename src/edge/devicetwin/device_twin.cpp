@@ -101,14 +101,7 @@ struct DeviceTwin::Impl : std::enable_shared_from_this<DeviceTwin::Impl> {
     }
 
     void spawn(asio::awaitable<void> task, const char* what) {
-        asio::co_spawn(*strand, std::move(task), [log = log, what](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log->error("{} failed: {}", what, ex.what());
-            }
-        });
+        asio::co_spawn(*strand, std::move(task), log::log_exceptions(log, what));
     }
 
     // ---- start-up ----

@@ -278,14 +278,7 @@ std::shared_ptr<NodeStatusReporter> NodeStatusReporter::start(bus::Context& ctx,
                                                               MachineInfo machine,
                                                               const Clock& clock) {
     auto impl = std::make_shared<Impl>(ctx, std::move(options), std::move(machine), clock);
-    asio::co_spawn(impl->strand, impl->run(), [log = impl->log](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("node status loop failed: {}", ex.what());
-        }
-    });
+    asio::co_spawn(impl->strand, impl->run(), log::log_exceptions(impl->log, "node status loop"));
     return std::shared_ptr<NodeStatusReporter>(new NodeStatusReporter(std::move(impl)));
 }
 

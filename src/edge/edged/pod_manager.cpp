@@ -1230,14 +1230,7 @@ void PodManager::start(bus::Context& ctx) {
     impl_->strand.emplace(asio::make_strand(ctx.get_executor()));
     impl_->timer.emplace(*impl_->strand);
     impl_->static_timer.emplace(*impl_->strand);
-    asio::co_spawn(*impl_->strand, impl_->run(), [log = impl_->log](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("pod manager loop failed: {}", ex.what());
-        }
-    });
+    asio::co_spawn(*impl_->strand, impl_->run(), log::log_exceptions(impl_->log, "pod manager loop"));
 }
 
 void PodManager::stop() {

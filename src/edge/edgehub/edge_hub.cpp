@@ -41,19 +41,6 @@ constexpr std::chrono::minutes kMaxRotationRetry{5};
 constexpr std::array<std::string_view, 4> kNotifiedGroups = {
     bus::kGroupTwin, bus::kGroupMeta, bus::kGroupBus, bus::kGroupTaskManager};
 
-auto log_exceptions(std::shared_ptr<spdlog::logger> log, std::string what) {
-    return [log = std::move(log), what = std::move(what)](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("{}: unexpected exception: {}", what, ex.what());
-        } catch (...) {
-            log->error("{}: unexpected exception", what);
-        }
-    };
-}
-
 // "in 8759h" / "12m ago": certificate times in log lines without a calendar library.
 std::string relative(Clock::time_point t) {
     auto d = t - SystemClock::instance().now();
@@ -126,7 +113,7 @@ struct EdgeHub::Impl : std::enable_shared_from_this<EdgeHub::Impl> {
     }
 
     void spawn(asio::awaitable<void> aw, std::string what) {
-        asio::co_spawn(strand, std::move(aw), log_exceptions(log, node() + ": " + what));
+        asio::co_spawn(strand, std::move(aw), log::log_exceptions(log, node() + ": " + what));
     }
 
     asio::awaitable<void> sleep(asio::steady_timer& timer, milliseconds d) {

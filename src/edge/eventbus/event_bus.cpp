@@ -320,14 +320,7 @@ std::string EventBus::group() const { return std::string(bus::kGroupBus); }
 
 void EventBus::start(bus::Context& ctx) {
     impl_->ctx.store(&ctx);
-    asio::co_spawn(ctx.get_executor(), impl_->run(), [log = impl_->log](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("event bus loop failed: {}", ex.what());
-        }
-    });
+    asio::co_spawn(ctx.get_executor(), impl_->run(), log::log_exceptions(impl_->log, "event bus loop"));
 }
 
 void EventBus::stop() { impl_->client->stop(); }

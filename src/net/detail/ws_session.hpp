@@ -23,20 +23,6 @@ using Strand = boost::asio::strand<boost::asio::any_io_executor>;
 using WsStream = boost::beast::websocket::stream<TlsStream>;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// co_spawn completion that logs an escaped exception instead of swallowing it.
-inline auto log_exceptions(std::shared_ptr<spdlog::logger> log, const char* what) {
-    return [log = std::move(log), what](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log->error("{}: unexpected exception: {}", what, ex.what());
-        } catch (...) {
-            log->error("{}: unexpected exception", what);
-        }
-    };
-}
-
 // Process-unique connection numbers ("ws#42").
 std::uint64_t next_connection_id();
 
