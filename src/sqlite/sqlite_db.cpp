@@ -1,8 +1,14 @@
 #include "sqlite/sqlite_db.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 
 namespace kedge::sqlite {
@@ -31,6 +37,28 @@ Result<Db> Db::open(const std::string& path, bool create, int busy_timeout_ms) {
     }
     sqlite3_busy_timeout(db.db_, busy_timeout_ms);
     sqlite3_extended_result_codes(db.db_, 1);
+    return db;
+}
+
+Result<Db> Db::open_private(const std::string& path, int busy_timeout_ms) {
+    std::filesystem::path file(path);
+    std::error_code ec;
+    if (file.has_parent_path()) {
+        std::filesystem::create_directories(file.parent_path(), ec);
+        if (ec)
+            return Error(errc::io_error, "cannot create directory " + file.parent_path().string() +
+                                             ": " + ec.message());
+    }
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Error(errc::io_error, "cannot open " + path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0) (void)::fchmod(fd, 0600);
+    ::close(fd);
+    auto db = open(path, false, busy_timeout_ms);
+    if (!db) return db.error();
+    for (std::string_view sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+        if (auto r = db->exec(sql); !r) return Error(errc::io_error, path + ": " + r.error().detail);
+    }
     return db;
 }
 

@@ -26,6 +26,12 @@ public:
     // Opens (creating when asked) with a busy timeout, so a checkpoint or another connection's
     // lock is waited for instead of failing with SQLITE_BUSY at once.
     static Result<Db> open(const std::string& path, bool create, int busy_timeout_ms);
+    // The edge database that several connections share (meta store, device twin, event bus):
+    // creates the parent directory and the file mode 0600 before SQLite sees it (its -wal and
+    // -shm files take the database file's mode; it holds secrets), tightens an existing file
+    // that others can read, opens it and sets WAL + synchronous=FULL. journal_mode is the first
+    // statement that reads the file, so a file that is not a database fails here.
+    static Result<Db> open_private(const std::string& path, int busy_timeout_ms);
 
     // Runs one or more statements without results.
     Result<void> exec(std::string_view sql);

@@ -1,7 +1,5 @@
 #include "edge/devicetwin/twin_store.hpp"
 
-#include <sys/stat.h>
-
 #include <system_error>
 
 #include "sqlite/sqlite_db.hpp"
@@ -78,17 +76,11 @@ TwinStore::TwinStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TwinStore::~TwinStore() = default;
 
 Result<std::unique_ptr<TwinStore>> TwinStore::open(const std::filesystem::path& file) {
-    std::error_code ec;
-    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
     auto impl = std::make_unique<Impl>();
     impl->path = file;
-    auto db = Db::open(file.string(), true, 5000);
+    auto db = Db::open_private(file.string(), 5000);
     if (!db) return Error(errc::io_error, "twin store: " + db.error().detail);
     impl->db = std::move(*db);
-    (void)::chmod(file.c_str(), 0600);
-    for (std::string_view sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
-        if (auto r = impl->db.exec(sql); !r) return impl->fail(r.error()).error();
-    }
     if (auto r = impl->db.exec(kSchema); !r) return impl->fail(r.error()).error();
     return std::unique_ptr<TwinStore>(new TwinStore(std::move(impl)));
 }

@@ -1,7 +1,5 @@
 #include "edge/eventbus/sub_topics.hpp"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <system_error>
 
@@ -17,19 +15,8 @@ constexpr int kBusyTimeoutMs = 5000;
 }  // namespace
 
 Result<SubTopicStore> SubTopicStore::open(const std::string& file) {
-    std::error_code ec;
-    bool existed = std::filesystem::exists(file, ec);
-    if (!existed) {
-        auto dir = std::filesystem::path(file).parent_path();
-        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-        if (ec)
-            return Error{errc::io_error,
-                         "cannot create the directory of " + file + ": " + ec.message()};
-    }
-    auto db = sqlite::Db::open(file, true, kBusyTimeoutMs);
+    auto db = sqlite::Db::open_private(file, kBusyTimeoutMs);
     if (!db) return db.error();
-    // The database holds secrets (the meta manager stores them): same mode as the meta store.
-    if (!existed) ::chmod(file.c_str(), 0600);
     if (auto r = db->exec(kCreateTable); !r)
         return Error{errc::io_error, file + ": " + r.error().detail};
     return SubTopicStore(std::move(*db));

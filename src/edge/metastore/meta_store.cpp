@@ -1,15 +1,9 @@
 #include "edge/metastore/meta_store.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <charconv>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <exception>
 #include <map>
@@ -237,47 +231,17 @@ Result<void> MetaStore::Impl::write_state(std::string_view name, std::uint64_t v
     return set_state.run();
 }
 
-namespace {
-
-// Creates the file 0600 before SQLite sees it (SQLite gives the -wal/-shm files the database
-// file's mode), and tightens an existing file that is readable by others.
-Result<void> prepare_file(const std::filesystem::path& file) {
-    std::error_code ec;
-    if (file.has_parent_path()) {
-        std::filesystem::create_directories(file.parent_path(), ec);
-        if (ec) {
-            return Error(errc::io_error, "cannot create directory " + file.parent_path().string() +
-                                             ": " + ec.message());
-        }
-    }
-    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return Error(errc::io_error, "cannot open " + file.string() + ": " + std::strerror(errno));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0) (void)::fchmod(fd, 0600);
-    ::close(fd);
-    return {};
-}
-
-}  // namespace
-
 Result<std::shared_ptr<MetaStore>> MetaStore::open(const std::filesystem::path& file,
                                                    MetaStoreOptions options) {
     auto fail = [&](const Error& e) {
         return Error(errc::io_error, "meta store " + file.string() + ": " + e.detail);
     };
-    if (auto r = prepare_file(file); !r) return r.error();
     auto impl = std::make_unique<Impl>();
     impl->path = file;
     impl->options = options;
-    auto db = Db::open(file.string(), false, options.busy_timeout_ms);
-    if (!db) return db.error();
+    auto db = Db::open_private(file.string(), options.busy_timeout_ms);
+    if (!db) return Error(errc::io_error, "meta store: " + db.error().detail);
     impl->db = std::move(*db);
-    // journal_mode is the first statement that reads the file: a non-database fails here.
-    for (std::string_view sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
-        if (auto r = impl->db.exec(sql); !r) return fail(r.error());
-    }
     {
         auto check = Stmt::prepare(impl->db, "PRAGMA quick_check");
         if (!check) return fail(check.error());
