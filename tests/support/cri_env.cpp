@@ -29,17 +29,6 @@ constexpr const char* kSlotDir = "/tmp/kedge-cri-subnets";
 
 std::atomic<int> g_env_counter{0};
 
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
-}
-
 std::string tail(const std::string& text, size_t max = 3000) {
     return text.size() <= max ? text : "..." + text.substr(text.size() - max);
 }
@@ -134,7 +123,7 @@ void sweep_dead_envs(const std::string& root, const std::string& script) {
         if (!fs::exists(owner_file)) continue;
         if (pid_alive(std::atoi(read_file(owner_file).c_str()))) continue;
         std::string base = e.path().string();
-        auto down = run_command(quote(script) + " down " + quote(base));
+        auto down = run_command(shell_quote(script) + " down " + shell_quote(base));
         std::fprintf(stderr, "CriEnv: swept %s left by a dead test process\n%s", base.c_str(),
                      down.output.c_str());
         if (!mounts_under(base)) fs::remove_all(base, ec);
@@ -222,7 +211,7 @@ bool CriEnv::start_impl(const std::string& label, Options options, std::string* 
     ::chmod(base_.c_str(), 0755);
     write_file(base_ + "/owner.pid", std::to_string(::getpid()) + "\n");
 
-    auto images = run_command(quote(script_path()) + " images");
+    auto images = run_command(shell_quote(script_path()) + " images");
     if (images.exit_code != 0) {
         *reason = "building the test images failed:\n" + tail(images.output);
         return false;
@@ -238,9 +227,9 @@ bool CriEnv::start_impl(const std::string& label, Options options, std::string* 
         }
         subnet_ = slot_subnet(subnet_slot_);
     }
-    auto config = run_command(quote(script_path()) + " node-config " + quote(base_) + " " +
-                              std::to_string(port_) + " " + quote(name_) + " " + quote(subnet_) +
-                              (options.own_netns ? " netns" : ""));
+    auto config = run_command(shell_quote(script_path()) + " node-config " + shell_quote(base_) +
+                              " " + std::to_string(port_) + " " + shell_quote(name_) + " " +
+                              shell_quote(subnet_) + (options.own_netns ? " netns" : ""));
     if (config.exit_code != 0) {
         *reason = "cri-env.sh node-config failed:\n" + tail(config.output);
         return false;
@@ -258,8 +247,8 @@ bool CriEnv::start_impl(const std::string& label, Options options, std::string* 
     }
     if (!start_containerd(reason)) return false;
     if (options.own_netns) {
-        auto imported = run_command(quote(script_path()) + " import-images " + quote(base_) + " " +
-                                    quote(name_));
+        auto imported = run_command(shell_quote(script_path()) + " import-images " +
+                                    shell_quote(base_) + " " + shell_quote(name_));
         if (imported.exit_code != 0) {
             *reason = "importing images into the netns node failed:\n" + tail(imported.output);
             return false;
@@ -273,8 +262,8 @@ bool CriEnv::start_registry(std::string* reason) {
     // free_port() can race with another process taking the port: retry with a fresh one.
     for (int attempt = 0; attempt < 3; ++attempt) {
         port_ = free_port();
-        auto config = run_command(quote(script_path()) + " registry-config " + quote(base_) + " " +
-                                  std::to_string(port_));
+        auto config = run_command(shell_quote(script_path()) + " registry-config " +
+                                  shell_quote(base_) + " " + std::to_string(port_));
         if (config.exit_code != 0) {
             *reason = "cri-env.sh registry-config failed:\n" + tail(config.output);
             return false;
@@ -283,8 +272,8 @@ bool CriEnv::start_registry(std::string* reason) {
         registry_proc_ = std::make_unique<Process>(split_words(kv["registry_cmd"]), kv["log"]);
         // `cri-env.sh down` (also from the sweeper, if this process dies) stops it by this file.
         write_file(base_ + "/registry/registry.pid", std::to_string(registry_proc_->pid()) + "\n");
-        auto push = run_command(quote(script_path()) + " registry-push " + quote(base_) + " " +
-                                std::to_string(port_));
+        auto push = run_command(shell_quote(script_path()) + " registry-push " +
+                                shell_quote(base_) + " " + std::to_string(port_));
         if (push.exit_code == 0 && registry_proc_->running()) {
             registry_ = kv["registry"];
             return true;
@@ -310,7 +299,7 @@ bool CriEnv::start_containerd(std::string* reason) {
         [&] {
             if (!containerd_proc_->running()) return true;
             return fs::exists(socket_) &&
-                   run_command("ctr --connect-timeout 1s -a " + quote(socket_) + " version")
+                   run_command("ctr --connect-timeout 1s -a " + shell_quote(socket_) + " version")
                            .exit_code == 0;
         },
         std::chrono::seconds(30));
@@ -345,12 +334,13 @@ std::string CriEnv::pause_image() const {
 
 CommandResult CriEnv::ctr(const std::string& args) const {
     // Without a connect timeout ctr waits 10 s on a socket nobody serves (containerd stopped).
-    return run_command("ctr --connect-timeout 5s -a " + quote(socket_) + " -n k8s.io " + args);
+    return run_command("ctr --connect-timeout 5s -a " + shell_quote(socket_) + " -n k8s.io " +
+                       args);
 }
 
 bool CriEnv::routes_via_bridge(const std::string& ip) const {
     if (ip.empty() || ip.find_first_not_of("0123456789.") != std::string::npos) return false;
-    std::string ns = netns_.empty() ? "" : "-n " + quote(netns_) + " ";
+    std::string ns = netns_.empty() ? "" : "-n " + shell_quote(netns_) + " ";
     auto r = run_command("ip " + ns + "route get " + ip);
     return r.exit_code == 0 && !bridge_.empty() &&
            r.output.find(" dev " + bridge_ + " ") != std::string::npos;
@@ -358,9 +348,10 @@ bool CriEnv::routes_via_bridge(const std::string& ip) const {
 
 void CriEnv::teardown() {
     if (base_.empty()) return;
-    std::string script = quote(script_path());
+    std::string script = shell_quote(script_path());
     if (!node_dir_.empty()) {
-        auto down = run_command(script + " node-down " + quote(base_) + " " + quote(name_));
+        auto down =
+            run_command(script + " node-down " + shell_quote(base_) + " " + shell_quote(name_));
         if (down.exit_code != 0)
             std::fprintf(stderr, "CriEnv %s: node-down failed:\n%s\n", name_.c_str(),
                          down.output.c_str());
@@ -369,7 +360,7 @@ void CriEnv::teardown() {
     registry_proc_.reset();
     ::unlink((base_ + "/registry/registry.pid").c_str());  // the pid may be reused from now on
     ::unlink((node_dir_ + "/containerd.pid").c_str());
-    auto down = run_command(script + " down " + quote(base_));
+    auto down = run_command(script + " down " + shell_quote(base_));
     if (down.exit_code != 0)
         std::fprintf(stderr, "CriEnv %s: down failed:\n%s\n", name_.c_str(), down.output.c_str());
     release_subnet_slot(subnet_slot_);

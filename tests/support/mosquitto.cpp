@@ -14,17 +14,6 @@ namespace kedge::test {
 
 namespace {
 
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
-}
-
 // mosquitto run as root switches to this user; staying the current user keeps the test's files
 // readable.
 std::string current_user() {
@@ -62,8 +51,8 @@ Mosquitto::Mosquitto(std::string dir, MosquittoOptions options)
     }
     if (!options_.username.empty()) {
         auto pwfile = dir_ + "/mosquitto.passwd";
-        auto r = run_command("mosquitto_passwd -b -c " + quote(pwfile) + " " +
-                             quote(options_.username) + " " + quote(options_.password));
+        auto r = run_command("mosquitto_passwd -b -c " + shell_quote(pwfile) + " " +
+                             shell_quote(options_.username) + " " + shell_quote(options_.password));
         if (r.exit_code != 0) throw std::runtime_error("mosquitto_passwd failed: " + r.output);
         conf << "allow_anonymous false\n"
              << "password_file " << pwfile << "\n";
@@ -84,10 +73,11 @@ std::string Mosquitto::url() const {
 void Mosquitto::start() {
     if (process_ && process_->running()) return;
     // Appending keeps the log of earlier runs for a failing test's output.
-    process_ = std::make_unique<Process>(std::vector<std::string>{
-        "/bin/sh", "-c",
-        "exec setpriv --pdeathsig TERM stdbuf -oL mosquitto -c " + quote(dir_ + "/mosquitto.conf") +
-            " >> " + quote(dir_ + "/mosquitto.log") + " 2>&1"});
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{"/bin/sh", "-c",
+                                 "exec setpriv --pdeathsig TERM stdbuf -oL mosquitto -c " +
+                                     shell_quote(dir_ + "/mosquitto.conf") + " >> " +
+                                     shell_quote(dir_ + "/mosquitto.log") + " 2>&1"});
     if (!wait_until([this] { return tcp_port_open(port_) || !process_->running(); }) ||
         !process_->running())
         throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_) +
@@ -108,17 +98,17 @@ std::string Mosquitto::log() const { return read_file(dir_ + "/mosquitto.log"); 
 std::string Mosquitto::client_args() const {
     std::string args = "-h 127.0.0.1 -p " + std::to_string(port_);
     if (!options_.ca_file.empty()) {
-        args += " --cafile " + quote(options_.ca_file);
+        args += " --cafile " + shell_quote(options_.ca_file);
     }
     if (!options_.username.empty())
-        args += " -u " + quote(options_.username) + " -P " + quote(options_.password);
+        args += " -u " + shell_quote(options_.username) + " -P " + shell_quote(options_.password);
     return args;
 }
 
 CommandResult Mosquitto::publish(const std::string& topic, const std::string& payload,
                                  const std::string& extra_args) const {
-    return run_command("mosquitto_pub " + client_args() + " -t " + quote(topic) + " -m " +
-                       quote(payload) + " " + extra_args);
+    return run_command("mosquitto_pub " + client_args() + " -t " + shell_quote(topic) + " -m " +
+                       shell_quote(payload) + " " + extra_args);
 }
 
 MosquittoSub::MosquittoSub(const Mosquitto& broker, const std::string& dir,
@@ -131,7 +121,7 @@ MosquittoSub::MosquittoSub(const Mosquitto& broker, const std::string& dir,
     process_ = std::make_unique<Process>(std::vector<std::string>{
         "/bin/sh", "-c",
         "exec setpriv --pdeathsig TERM stdbuf -oL mosquitto_sub -d -v " + broker.client_args() +
-            " -t " + quote(filter) + " " + extra_args + " > " + quote(out_) + " 2>&1"});
+            " -t " + shell_quote(filter) + " " + extra_args + " > " + shell_quote(out_) + " 2>&1"});
     if (!wait_until(
             [this] { return read_file(out_).find("received SUBACK") != std::string::npos; }))
         throw std::runtime_error("mosquitto_sub got no SUBACK for " + filter + ":\n" +

@@ -102,6 +102,17 @@ void Process::kill9() {
     reaped_ = true;
 }
 
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'')
+            out += "'\\''";
+        else
+            out += c;
+    }
+    return out + "'";
+}
+
 CommandResult run_command(const std::string& command) {
     std::string full = command + " 2>&1";
     FILE* pipe = popen(full.c_str(), "r");

@@ -51,6 +51,9 @@ private:
     bool reaped_ = false;
 };
 
+// s as one single-quoted shell word (for run_command lines).
+std::string shell_quote(const std::string& s);
+
 // Runs a command through /bin/sh -c, returns {exit code, combined stdout+stderr}.
 struct CommandResult {
     int exit_code;

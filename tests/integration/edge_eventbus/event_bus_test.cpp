@@ -13,6 +13,7 @@
 #include "bus/context.hpp"
 #include "edge/eventbus/event_bus.hpp"
 #include "edge/eventbus/sub_topics.hpp"
+#include "support/bus_modules.hpp"
 #include "support/coro.hpp"
 #include "support/mosquitto.hpp"
 #include "support/test_support.hpp"
@@ -23,19 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kThermoUpdate = "$hw/events/device/default/thermo/twin/update";
-
-// A module that only owns a queue; the test takes its messages with try_receive().
-class Recorder : public bus::Module {
-public:
-    Recorder(std::string name, std::string group)
-        : name_(std::move(name)), group_(std::move(group)) {}
-    std::string name() const override { return name_; }
-    std::string group() const override { return group_; }
-    void start(bus::Context&) override {}
-
-private:
-    std::string name_, group_;
-};
 
 // One edgecore's bus: a Context on its own thread with twin, websocket and eventbus.
 struct Edge {
@@ -49,8 +37,8 @@ struct Edge {
         auto eb = EventBus::make({.node = "edge-1", .database = db, .config = cfg});
         if (!eb) throw std::runtime_error(eb.error().message());
         eventbus = *eb;
-        ctx.add_module(std::make_shared<Recorder>("twin", "twin")).value();
-        ctx.add_module(std::make_shared<Recorder>("websocket", "hub")).value();
+        ctx.add_module(std::make_shared<kedge::test::QueueOnlyModule>("twin", "twin")).value();
+        ctx.add_module(std::make_shared<kedge::test::QueueOnlyModule>("websocket", "hub")).value();
         ctx.add_module(eventbus).value();
         ctx.start_modules();
     }

@@ -20,6 +20,7 @@
 
 #include "bus/context.hpp"
 #include "edge/edgehub/edge_hub.hpp"
+#include "support/bus_modules.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::edge::test {
@@ -29,19 +30,6 @@ using kedge::test::Process;
 using kedge::test::run_command;
 using kedge::test::TempDir;
 using namespace std::chrono_literals;
-
-// A module that only queues; the test thread reads its queue.
-class QueueOnlyModule : public bus::Module {
-public:
-    QueueOnlyModule(std::string name, std::string group)
-        : name_(std::move(name)), group_(std::move(group)) {}
-    std::string name() const override { return name_; }
-    std::string group() const override { return group_; }
-    void start(bus::Context&) override {}
-
-private:
-    std::string name_, group_;
-};
 
 class EdgeHubCloudFixture : public ::testing::Test {
 protected:
@@ -161,7 +149,8 @@ protected:
         ctx_ = std::make_unique<bus::Context>(ioc_.get_executor());
         hub_ = std::make_shared<EdgeHub>(std::move(o), std::move(inv));
         ASSERT_TRUE(ctx_->add_module(hub_));
-        ASSERT_TRUE(ctx_->add_module(std::make_shared<QueueOnlyModule>("metamanager", "meta")));
+        ASSERT_TRUE(ctx_->add_module(
+            std::make_shared<kedge::test::QueueOnlyModule>("metamanager", "meta")));
         ctx_->start_modules();
     }
     static InventoryProvider empty_inventory() {

@@ -24,6 +24,7 @@
 #include "edge/devicetwin/device_twin.hpp"
 #include "edge/edgehub/edge_hub.hpp"
 #include "sqlite/sqlite_db.hpp"
+#include "support/bus_modules.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::edge::devicetwin::test {
@@ -31,56 +32,6 @@ namespace kedge::edge::devicetwin::test {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-// A module that records every message it receives and, for sync requests, answers with
-// answer(msg) (nullopt: no answer, the request times out).
-class RecordingModule : public bus::Module {
-public:
-    RecordingModule(std::string name, std::string group)
-        : name_(std::move(name)), group_(std::move(group)) {}
-    std::function<std::optional<bus::Message>(const bus::Message&)> answer;
-
-    std::string name() const override { return name_; }
-    std::string group() const override { return group_; }
-    void start(bus::Context& ctx) override {
-        ctx_ = &ctx;
-        asio::co_spawn(ctx.get_executor(), loop(), asio::detached);
-    }
-    std::vector<bus::Message> messages() {
-        std::lock_guard lock(mu_);
-        return seen_;
-    }
-    // Messages whose resource is `resource` (and operation `op` when given).
-    std::vector<bus::Message> with(std::string_view resource, std::string_view op = {}) {
-        std::vector<bus::Message> out;
-        for (auto& m : messages())
-            if (m.resource() == resource && (op.empty() || m.operation() == op)) out.push_back(m);
-        return out;
-    }
-    void clear() {
-        std::lock_guard lock(mu_);
-        seen_.clear();
-    }
-
-private:
-    asio::awaitable<void> loop() {
-        for (;;) {
-            auto m = co_await ctx_->receive(name_);
-            if (!m) co_return;
-            {
-                std::lock_guard lock(mu_);
-                seen_.push_back(*m);
-            }
-            if (m->header.sync && answer) {
-                if (auto r = answer(*m)) ctx_->send_response(std::move(*r));
-            }
-        }
-    }
-    std::string name_, group_;
-    bus::Context* ctx_ = nullptr;
-    std::mutex mu_;
-    std::vector<bus::Message> seen_;
-};
 
 // DeviceMapperService that records every call.
 class FakeMapper final : public v1beta1::DeviceMapperService::Service {
@@ -202,16 +153,16 @@ inline json::object member(const std::string& id) {
 class TwinFixture : public ::testing::Test {
 protected:
     void SetUp() override {
-        hub_ = std::make_shared<RecordingModule>(std::string(bus::kModuleEdgeHub),
-                                                 std::string(bus::kGroupHub));
+        hub_ = std::make_shared<kedge::test::RecordingModule>(std::string(bus::kModuleEdgeHub),
+                                                              std::string(bus::kGroupHub));
         hub_->answer = [this](const bus::Message& m) -> std::optional<bus::Message> {
             if (offline_) {
                 return bus::make_error_response(m, bus::Content::from_string(kCloudNotConnected));
             }
             return bus::make_response(m, bus::Content::from_string("OK"));
         };
-        bus_ = std::make_shared<RecordingModule>(std::string(bus::kModuleEventBus),
-                                                 std::string(bus::kGroupBus));
+        bus_ = std::make_shared<kedge::test::RecordingModule>(std::string(bus::kModuleEventBus),
+                                                              std::string(bus::kGroupBus));
         start_twin();
     }
     void TearDown() override { stop_twin(); }
@@ -326,7 +277,7 @@ protected:
     std::optional<asio::io_context> ioc_;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
     std::unique_ptr<bus::Context> ctx_;
-    std::shared_ptr<RecordingModule> hub_, bus_;
+    std::shared_ptr<kedge::test::RecordingModule> hub_, bus_;
     std::shared_ptr<DeviceTwin> twin_;
     std::thread runner_;
     std::atomic<bool> offline_{false};

@@ -20,6 +20,7 @@
 #include "edge/edgehub/edge_hub.hpp"
 #include "edge/metamanager/meta_manager.hpp"
 #include "edge/metamanager/remote_write.hpp"
+#include "support/bus_modules.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::edge {
@@ -29,50 +30,13 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Plays edgehub + cloud: records what reaches "websocket" and answers sync requests with
-// answer(msg) (nullopt = no answer, the request times out).
-class FakeHub : public bus::Module {
-public:
-    std::function<std::optional<bus::Message>(const bus::Message&)> answer;
-    std::function<void(const bus::Message&)> on_message;
-
-    std::string name() const override { return std::string(bus::kModuleEdgeHub); }
-    std::string group() const override { return std::string(bus::kGroupHub); }
-    void start(bus::Context& ctx) override {
-        ctx_ = &ctx;
-        asio::co_spawn(ctx.get_executor(), loop(), asio::detached);
-    }
-    std::vector<bus::Message> messages() {
-        std::lock_guard lock(mu_);
-        return seen_;
-    }
-
-private:
-    asio::awaitable<void> loop() {
-        for (;;) {
-            auto m = co_await ctx_->receive(std::string(bus::kModuleEdgeHub));
-            if (!m) co_return;
-            if (on_message) on_message(*m);
-            {
-                std::lock_guard lock(mu_);
-                seen_.push_back(*m);
-            }
-            if (m->header.sync && answer) {
-                if (auto r = answer(*m)) ctx_->send_response(std::move(*r));
-            }
-        }
-    }
-    bus::Context* ctx_ = nullptr;
-    std::mutex mu_;
-    std::vector<bus::Message> seen_;
-};
-
 class MetaManagerTest : public ::testing::Test {
 protected:
     void SetUp() override {
         store_ = MetaStore::open(dir_.file("edge.db")).value();
         ctx_ = std::make_unique<bus::Context>(ioc_.get_executor());
-        hub_ = std::make_shared<FakeHub>();
+        hub_ = std::make_shared<kedge::test::RecordingModule>(std::string(bus::kModuleEdgeHub),
+                                                              std::string(bus::kGroupHub));
         hub_->answer = [](const bus::Message& m) -> std::optional<bus::Message> {
             return bus::make_response(m, bus::Content::from_string("OK"));
         };
@@ -129,7 +93,7 @@ protected:
     asio::executor_work_guard<asio::io_context::executor_type> guard_{ioc_.get_executor()};
     std::shared_ptr<MetaStore> store_;
     std::unique_ptr<bus::Context> ctx_;
-    std::shared_ptr<FakeHub> hub_;
+    std::shared_ptr<kedge::test::RecordingModule> hub_;
     std::shared_ptr<MetaManager> meta_;
     std::thread runner_;
 };
