@@ -14,17 +14,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-import yaml
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench", "lib"))
-from kedge_bench import Proc, free_port, rss_kib, start_apiserver, start_cloudcore, wait_for  # noqa: E402
+from kedge_bench import (Proc, free_port, rss_kib, start_apiserver, start_cloudcore,  # noqa: E402
+                         wait_for, write_edgecore_config)
 
 NODE = "footprint-edge"
 
@@ -98,30 +96,9 @@ def main():
         cloud = start_cloudcore(args.build, work, kubeconfig, procs)
 
         # edgecore from its own --defaultconfig: upstream's timers, loopback addresses.
-        cfg = yaml.safe_load(subprocess.run([edgecore_bin, "--defaultconfig"], check=True,
-                                            capture_output=True).stdout)
-        edge_dir = os.path.join(work, "edge")
         meta_port, monitor_port = free_port(), free_port()
-        with open(cloud["token_file"]) as f:
-            token = f.read().strip()
-        cfg["database"]["dataSource"] = os.path.join(edge_dir, "edgecore.db")
-        edged = cfg["modules"]["edged"]
-        edged["hostnameOverride"] = NODE
-        edged["nodeIP"] = "127.0.0.1"
-        hub = cfg["modules"]["edgeHub"]
-        hub["token"] = token
-        hub["httpServer"] = f"https://127.0.0.1:{cloud['cert_port']}"
-        hub["websocket"]["server"] = f"127.0.0.1:{cloud['hub_port']}"
-        hub["tlsCaFile"] = os.path.join(edge_dir, "ca", "rootCA.crt")
-        hub["tlsCertFile"] = os.path.join(edge_dir, "certs", "server.crt")
-        hub["tlsPrivateKeyFile"] = os.path.join(edge_dir, "certs", "server.key")
-        cfg["modules"]["metaManager"]["metaServer"]["server"] = f"127.0.0.1:{meta_port}"
-        cfg["modules"]["deviceTwin"]["dmiSockPath"] = os.path.join(edge_dir, "dmi.sock")
-        cfg["kedge"]["monitorServer"]["bindAddress"] = f"127.0.0.1:{monitor_port}"
-        os.makedirs(edge_dir)
-        cfg_path = os.path.join(edge_dir, "edgecore.yaml")
-        with open(cfg_path, "w") as f:
-            yaml.safe_dump(cfg, f)
+        cfg_path = write_edgecore_config(edgecore_bin, os.path.join(work, "edge"), NODE, cloud,
+                                         meta_port, monitor_port)
         edge = Proc("edgecore", [edgecore_bin, "--config", cfg_path, "--log-level", "warn"],
                     os.path.join(work, "edgecore.log"))
         procs.append(edge)

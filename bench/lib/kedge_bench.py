@@ -233,6 +233,38 @@ def start_cloudcore(build, work, kubeconfig, procs, node_limit=1000):
             "token_file": token_file, "proc": cloud}
 
 
+def write_edgecore_config(edgecore_bin, edge_dir, node_name, cloud, meta_port, monitor_port,
+                          customize=None):
+    """edgecore.yaml for one node on loopback, from edgecore's own --defaultconfig (upstream's
+    timers): joins the cloud of start_cloudcore() with its token, keeps every file under
+    edge_dir. customize(cfg) adjusts the dict before it is written. Returns the file's path."""
+    cfg = yaml.safe_load(subprocess.run([edgecore_bin, "--defaultconfig"], check=True,
+                                        capture_output=True).stdout)
+    os.makedirs(edge_dir, exist_ok=True)
+    with open(cloud["token_file"]) as f:
+        token = f.read().strip()
+    cfg["database"]["dataSource"] = os.path.join(edge_dir, "edgecore.db")
+    edged = cfg["modules"]["edged"]
+    edged["hostnameOverride"] = node_name
+    edged["nodeIP"] = "127.0.0.1"
+    hub = cfg["modules"]["edgeHub"]
+    hub["token"] = token
+    hub["httpServer"] = f"https://127.0.0.1:{cloud['cert_port']}"
+    hub["websocket"]["server"] = f"127.0.0.1:{cloud['hub_port']}"
+    hub["tlsCaFile"] = os.path.join(edge_dir, "ca", "rootCA.crt")
+    hub["tlsCertFile"] = os.path.join(edge_dir, "certs", "server.crt")
+    hub["tlsPrivateKeyFile"] = os.path.join(edge_dir, "certs", "server.key")
+    cfg["modules"]["metaManager"]["metaServer"]["server"] = f"127.0.0.1:{meta_port}"
+    cfg["modules"]["deviceTwin"]["dmiSockPath"] = os.path.join(edge_dir, "dmi.sock")
+    cfg["kedge"]["monitorServer"]["bindAddress"] = f"127.0.0.1:{monitor_port}"
+    if customize:
+        customize(cfg)
+    path = os.path.join(edge_dir, "edgecore.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(cfg, f)
+    return path
+
+
 # ---- a private containerd node (tests/support/cri-env.sh) ----
 
 CRI_ENV = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "tests", "support",

@@ -16,19 +16,17 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
-import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench", "lib"))
 from kedge_bench import (CriNode, Proc, free_port, start_apiserver, start_cloudcore,  # noqa: E402
-                         wait_for)
+                         wait_for, write_edgecore_config)
 
 NODE = "podbench-edge"
 PODS = "/api/v1/namespaces/default/pods"
@@ -92,37 +90,20 @@ class Tracker:
             return self.running.get(name)
 
 
-def write_edgecore_config(edgecore_bin, work, cloud, meta_port, monitor_port, node):
-    cfg = yaml.safe_load(subprocess.run([edgecore_bin, "--defaultconfig"], check=True,
-                                        capture_output=True).stdout)
+def edgecore_config(edgecore_bin, work, cloud, meta_port, monitor_port, node):
     edge_dir = os.path.join(work, "edge")
-    os.makedirs(edge_dir)
-    with open(cloud["token_file"]) as f:
-        token = f.read().strip()
-    cfg["database"]["dataSource"] = os.path.join(edge_dir, "edgecore.db")
-    edged = cfg["modules"]["edged"]
-    edged["hostnameOverride"] = NODE
-    edged["nodeIP"] = "127.0.0.1"
-    edged["rootDirectory"] = os.path.join(edge_dir, "kubelet")
-    kubelet = edged["tailoredKubeletConfig"]
-    kubelet["containerRuntimeEndpoint"] = node.endpoint
-    kubelet["cgroupRoot"] = node.info["cgroup_parent"]
-    hub = cfg["modules"]["edgeHub"]
-    hub["token"] = token
-    hub["httpServer"] = f"https://127.0.0.1:{cloud['cert_port']}"
-    hub["websocket"]["server"] = f"127.0.0.1:{cloud['hub_port']}"
-    hub["tlsCaFile"] = os.path.join(edge_dir, "ca", "rootCA.crt")
-    hub["tlsCertFile"] = os.path.join(edge_dir, "certs", "server.crt")
-    hub["tlsPrivateKeyFile"] = os.path.join(edge_dir, "certs", "server.key")
-    cfg["modules"]["metaManager"]["metaServer"]["server"] = f"127.0.0.1:{meta_port}"
-    cfg["modules"]["deviceTwin"]["dmiSockPath"] = os.path.join(edge_dir, "dmi.sock")
-    cfg["kedge"]["monitorServer"]["bindAddress"] = f"127.0.0.1:{monitor_port}"
-    cfg["kedge"]["podLogsDirectory"] = os.path.join(edge_dir, "log", "pods")
-    cfg["kedge"]["containerLogsDirectory"] = os.path.join(edge_dir, "log", "containers")
-    path = os.path.join(edge_dir, "edgecore.yaml")
-    with open(path, "w") as f:
-        yaml.safe_dump(cfg, f)
-    return path
+
+    def on_containerd(cfg):
+        edged = cfg["modules"]["edged"]
+        edged["rootDirectory"] = os.path.join(edge_dir, "kubelet")
+        kubelet = edged["tailoredKubeletConfig"]
+        kubelet["containerRuntimeEndpoint"] = node.endpoint
+        kubelet["cgroupRoot"] = node.info["cgroup_parent"]
+        cfg["kedge"]["podLogsDirectory"] = os.path.join(edge_dir, "log", "pods")
+        cfg["kedge"]["containerLogsDirectory"] = os.path.join(edge_dir, "log", "containers")
+
+    return write_edgecore_config(edgecore_bin, edge_dir, NODE, cloud, meta_port, monitor_port,
+                                 on_containerd)
 
 
 def wait_running(tracker, name, timeout, edge):
@@ -177,7 +158,7 @@ def main():
         kube, kubeconfig = start_apiserver(args.build, work, procs)
         cloud = start_cloudcore(args.build, work, kubeconfig, procs)
         meta_port, monitor_port = free_port(), free_port()
-        cfg_path = write_edgecore_config(edgecore_bin, work, cloud, meta_port, monitor_port, node)
+        cfg_path = edgecore_config(edgecore_bin, work, cloud, meta_port, monitor_port, node)
         edge = Proc("edgecore", [edgecore_bin, "--config", cfg_path, "--log-level", "warn"],
                     os.path.join(work, "edgecore.log"))
         procs.append(edge)
