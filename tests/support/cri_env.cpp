@@ -132,10 +132,7 @@ void sweep_dead_envs(const std::string& root, const std::string& script) {
 
 }  // namespace
 
-bool cri_env_must_run() {
-    const char* ci = std::getenv("CI");
-    return ci && std::string(ci) == "true";
-}
+bool cri_env_must_run() { return in_ci(); }
 
 std::string CriEnv::script_path() { return KEDGE_CRI_ENV_SCRIPT; }
 

@@ -102,6 +102,11 @@ void Process::kill9() {
     reaped_ = true;
 }
 
+bool in_ci() {
+    const char* ci = std::getenv("CI");
+    return ci != nullptr && std::string(ci) == "true";
+}
+
 std::string shell_quote(const std::string& s) {
     std::string out = "'";
     for (char c : s) {

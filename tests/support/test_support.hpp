@@ -51,6 +51,10 @@ private:
     bool reaped_ = false;
 };
 
+// True in CI (CI=true): a test that would skip for a missing tool or capability fails there
+// instead, since CI installs everything (scripts/setup).
+bool in_ci();
+
 // s as one single-quoted shell word (for run_command lines).
 std::string shell_quote(const std::string& s);
 

@@ -17,6 +17,7 @@
 
 #include "device/dmi/convert.hpp"
 #include "dmi.grpc.pb.h"
+#include "support/modbus_server.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -24,8 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 using kedge::test::Process;
 using kedge::test::TempDir;
-
-constexpr const char* kPython = "/usr/bin/python3";
 
 // What the mapper told edgecore, kept for the assertions.
 class FakeEdgecore final : public v1beta1::DeviceManagerService::Service {
@@ -137,29 +136,12 @@ v1beta1::Device device(int port, std::optional<std::string> target) {
 }
 
 TEST(MapperModbus, ReportsReadsWritesDesiredAndGoesOffline) {
-    if (kedge::test::run_command(std::string(kPython) + " -c 'import pymodbus' 2>&1").exit_code !=
-        0) {
-        const char* ci = std::getenv("CI");
-        if (ci != nullptr && std::string(ci) == "true") FAIL() << "python3-pymodbus missing";
-        GTEST_SKIP() << "python3-pymodbus is not installed";
-    }
+    KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
-    std::string server_log = dir.file("modbus.log");
-    auto server = std::make_unique<Process>(
-        std::vector<std::string>{
-            kPython, kedge::test::source_path("tests/support/modbus_server.py"), "--port", "0",
-            "--max-seconds", "120", "--ir", "0=215", "--hr", "10=200", "--co", "4=1"},
-        server_log);
-    int port = 0;
-    ASSERT_TRUE(kedge::test::wait_until(
-        [&] {
-            auto text = kedge::test::read_file(server_log);
-            auto at = text.find("ready ");
-            if (at != std::string::npos) port = std::atoi(text.c_str() + at + 6);
-            return port > 0;
-        },
-        15s))
-        << kedge::test::read_file(server_log);
+    auto server = std::make_unique<kedge::test::ModbusServer>(
+        dir.path(), std::vector<std::string>{"--ir", "0=215", "--hr", "10=200", "--co", "4=1"});
+    const int port = server->port();
+    const std::string server_log = server->log_path();
 
     FakeEdgecore edgecore(model(), device(port, "30.5"));
     std::string dmi_sock = dir.file("dmi.sock");

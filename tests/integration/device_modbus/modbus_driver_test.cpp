@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "device/modbus/modbus_driver.hpp"
+#include "support/modbus_server.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::device::modbus {
@@ -28,61 +29,7 @@ using namespace std::chrono_literals;
 using kedge::test::Process;
 using kedge::test::TempDir;
 
-constexpr const char* kPython = "/usr/bin/python3";  // the interpreter that sees python3-pymodbus
-
-bool in_ci() {
-    const char* ci = std::getenv("CI");
-    return ci != nullptr && std::string(ci) == "true";
-}
-
-#define KEDGE_REQUIRE_PYMODBUS()                                                          \
-    do {                                                                                  \
-        if (kedge::test::run_command(std::string(kPython) + " -c 'import pymodbus' 2>&1") \
-                .exit_code != 0) {                                                        \
-            if (in_ci()) FAIL() << "python3-pymodbus is not installed (scripts/setup)";   \
-            GTEST_SKIP() << "python3-pymodbus is not installed";                          \
-        }                                                                                 \
-    } while (0)
-
-// One modbus_server.py child: started on a kernel-chosen (or given) port, stopped by PID.
-class ModbusServer {
-public:
-    ModbusServer(const TempDir& dir, std::vector<std::string> presets, int port = 0,
-                 std::string name = "server")
-        : log_(dir.file(name + ".log")) {
-        std::vector<std::string> argv = {
-            kPython,         kedge::test::source_path("tests/support/modbus_server.py"),
-            "--port",        std::to_string(port),
-            "--max-seconds", "120"};
-        argv.insert(argv.end(), presets.begin(), presets.end());
-        process_ = std::make_unique<Process>(argv, log_);
-        bool ready = kedge::test::wait_until(
-            [&] {
-                auto text = kedge::test::read_file(log_);
-                auto at = text.find("ready ");
-                if (at == std::string::npos) return false;
-                port_ = std::atoi(text.c_str() + at + 6);
-                return port_ > 0;
-            },
-            15s);
-        if (!ready) {
-            throw std::runtime_error("modbus_server.py did not start:\n" +
-                                     kedge::test::read_file(log_));
-        }
-    }
-
-    int port() const { return port_; }
-    std::string output() const { return kedge::test::read_file(log_); }
-    bool saw(const std::string& line) const {
-        return output().find(line + "\n") != std::string::npos;
-    }
-    void stop() { process_->stop(); }
-
-private:
-    std::string log_;
-    std::unique_ptr<Process> process_;
-    int port_ = 0;
-};
+using kedge::test::ModbusServer;
 
 PropertyConfig property(std::string name, std::string type, std::string_view visitor) {
     PropertyConfig p;
@@ -126,8 +73,8 @@ TEST(ModbusDriverIntegration, ReadsHoldingRegistersWithScaleAndWordOrder) {
     KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
     // hr 0 = 215 (21.5 at scale 0.1); hr 1..2 = 65538 low word first; hr 3..4 = 21.5f (ABCD).
-    ModbusServer server(dir, {"--hr", "0=215", "--hr", "1=2", "--hr", "2=1", "--hr", "3=0x41AC",
-                              "--hr", "4=0", "--hr", "5=0xFFFE"});
+    ModbusServer server(dir.path(), {"--hr", "0=215", "--hr", "1=2", "--hr", "2=1", "--hr",
+                                     "3=0x41AC", "--hr", "4=0", "--hr", "5=0xFFFE"});
     auto d = device(server.port());
     auto temperature =
         property("temperature", "FLOAT", R"({"register":"HoldingRegister","offset":0,"limit":1,
@@ -152,7 +99,7 @@ TEST(ModbusDriverIntegration, ReadsHoldingRegistersWithScaleAndWordOrder) {
 TEST(ModbusDriverIntegration, ReadsInputRegistersCoilsAndDiscreteInputs) {
     KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
-    ModbusServer server(dir, {"--ir", "3=42", "--co", "2=1", "--di", "5=1"});
+    ModbusServer server(dir.path(), {"--ir", "3=42", "--co", "2=1", "--di", "5=1"});
     auto level = property("level", "INT", R"({"register":"InputRegister","offset":3})");
     auto pump = property("pump", "BOOLEAN", R"({"register":"CoilRegister","offset":2,"limit":1})");
     auto valve = property("valve", "BOOLEAN", R"({"register":"CoilRegister","offset":3})");
@@ -170,7 +117,7 @@ TEST(ModbusDriverIntegration, ReadsInputRegistersCoilsAndDiscreteInputs) {
 TEST(ModbusDriverIntegration, WritesReachTheDeviceAndReadBack) {
     KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
-    ModbusServer server(dir, {"--hr", "10=200"});
+    ModbusServer server(dir.path(), {"--hr", "10=200"});
     auto target = property("target", "FLOAT", R"({"register":"HoldingRegister","offset":10,
                                                  "scale":0.1})");
     target.writable = true;
@@ -212,7 +159,7 @@ TEST(ModbusDriverIntegration, WritesReachTheDeviceAndReadBack) {
 TEST(ModbusDriverIntegration, DeviceExceptionIsInvalidArgumentAndKeepsTheConnection) {
     KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
-    ModbusServer server(dir, {"--hr", "0=7"});
+    ModbusServer server(dir.path(), {"--hr", "0=7"});
     auto missing = property("missing", "INT", R"({"register":"HoldingRegister","offset":5000})");
     auto ok = property("ok", "INT", R"({"register":"HoldingRegister","offset":0})");
     auto d = device(server.port());
@@ -228,7 +175,7 @@ TEST(ModbusDriverIntegration, DeviceExceptionIsInvalidArgumentAndKeepsTheConnect
 TEST(ModbusDriverIntegration, SlaveIdIsAddressed) {
     KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
-    ModbusServer server(dir, {"--slave", "3", "--hr", "0=9"});
+    ModbusServer server(dir.path(), {"--slave", "3", "--hr", "0=9"});
     auto value = property("value", "INT", R"({"register":"HoldingRegister","offset":0})");
     auto right = device(server.port(), 3);
     right.properties = {value};
@@ -294,7 +241,8 @@ TEST(ModbusDriverIntegration, SilentServerTimesOutWithinTheResponseTimeout) {
 TEST(ModbusDriverIntegration, ReconnectsAfterTheServerRestarts) {
     KEDGE_REQUIRE_PYMODBUS();
     TempDir dir;
-    auto first = std::make_unique<ModbusServer>(dir, std::vector<std::string>{"--hr", "0=1"});
+    auto first =
+        std::make_unique<ModbusServer>(dir.path(), std::vector<std::string>{"--hr", "0=1"});
     int port = first->port();
     auto value = property("value", "INT", R"({"register":"HoldingRegister","offset":0})");
     auto d = device(port);
@@ -308,7 +256,7 @@ TEST(ModbusDriverIntegration, ReconnectsAfterTheServerRestarts) {
     EXPECT_TRUE(lost.error().is(errc::unavailable) || lost.error().is(errc::timeout))
         << lost.error().message();
 
-    ModbusServer second(dir, {"--hr", "0=2"}, port, "second");
+    ModbusServer second(dir.path(), {"--hr", "0=2"}, port, "second");
     ASSERT_TRUE(client->connect()) << "reconnect";
     EXPECT_EQ(must_read(*client, value), "2");
 }

@@ -9,9 +9,8 @@
 
 #include <boost/json.hpp>
 
-#include <regex>
-
 #include "integration/edgecore/edgecore_fixture.hpp"
+#include "support/modbus_server.hpp"
 #include "support/mosquitto.hpp"
 
 namespace kedge::devices::test {
@@ -19,6 +18,7 @@ namespace {
 
 namespace json = boost::json;
 using kedge::test::build_path;
+using kedge::test::ModbusServer;
 using kedge::test::Mosquitto;
 using kedge::test::MosquittoSub;
 using kedge::test::Process;
@@ -91,8 +91,11 @@ protected:
         for (const char* d : {"mqtt", "sub-doc", "sub-offline", "sub-get"})
             std::filesystem::create_directories(dir_.file(d));
         broker_ = std::make_unique<Mosquitto>(dir_.file("mqtt"));
-        modbus_port_ = start_modbus_server();
-        ASSERT_GT(modbus_port_, 0) << read_file(dir_.file("modbus.log"));
+        KEDGE_REQUIRE_PYMODBUS();
+        // The thermometer: 21.5 °C (215 in 0.1 steps) in register 0, set point 20 in 1.
+        modbus_ = std::make_unique<ModbusServer>(
+            dir_.path(), std::vector<std::string>{"--hr", "0=215", "--hr", "1=20"}, 0, "modbus");
+        modbus_port_ = modbus_->port();
 
         auto& e = edgecores_[kNode];
         e.mqtt_port = broker_->port();
@@ -116,24 +119,6 @@ protected:
         EdgeCoreFixture::TearDown();
     }
 
-    // The pymodbus thermometer: 21.5 °C (215 in 0.1 steps) in register 0, set point 20 in 1.
-    int start_modbus_server() {
-        modbus_ = std::make_unique<Process>(
-            std::vector<std::string>{"/usr/bin/python3", source_path("tests/support/modbus_server.py"),
-                                     "--port", "0", "--hr", "0=215", "--hr", "1=20"},
-            dir_.file("modbus.log"));
-        int port = 0;
-        eventually([&] {
-            std::smatch m;
-            std::string log = read_file(dir_.file("modbus.log"));
-            std::regex ready("ready (\\d+)");
-            if (!std::regex_search(log, m, ready)) return false;
-            port = std::stoi(m[1]);
-            return true;
-        }, 20s);
-        return port;
-    }
-
     void start_mapper() {
         mapper_ = std::make_unique<Process>(
             std::vector<std::string>{build_path("apps/mapper-modbus/mapper-modbus"), "--dmi-sock",
@@ -145,12 +130,13 @@ protected:
 
     // Writes a holding register of the device from outside, as the physical world would.
     void set_register(int address, int value) {
-        auto r = run_command("/usr/bin/python3 -c \"from pymodbus.client import ModbusTcpClient; "
-                             "c = ModbusTcpClient('127.0.0.1', port=" +
-                             std::to_string(modbus_port_) +
-                             "); c.connect(); r = c.write_register(" + std::to_string(address) +
-                             ", " + std::to_string(value) +
-                             ", slave=1); c.close(); assert not r.isError(), r\" 2>&1");
+        auto r =
+            run_command(std::string(kedge::test::kSystemPython) +
+                        " -c \"from pymodbus.client import ModbusTcpClient; "
+                        "c = ModbusTcpClient('127.0.0.1', port=" +
+                        std::to_string(modbus_port_) + "); c.connect(); r = c.write_register(" +
+                        std::to_string(address) + ", " + std::to_string(value) +
+                        ", slave=1); c.close(); assert not r.isError(), r\" 2>&1");
         ASSERT_EQ(r.exit_code, 0) << r.output;
     }
 
@@ -194,7 +180,8 @@ protected:
     }
 
     std::unique_ptr<Mosquitto> broker_;
-    std::unique_ptr<Process> modbus_, mapper_;
+    std::unique_ptr<ModbusServer> modbus_;
+    std::unique_ptr<Process> mapper_;
     int modbus_port_ = 0;
 };
 
@@ -210,10 +197,7 @@ TEST_F(DevicesTest, RegisterValueBecomesTheReportedTwinAndDesiredValueReachesThe
     EXPECT_TRUE(eventually([&] { return state("thermo-1") == "online"; }, 30s))
         << kubectl("get device thermo-1 -o yaml").output;
     // The initial desired set point was written to the device.
-    EXPECT_TRUE(eventually(
-        [&] { return read_file(dir_.file("modbus.log")).find("write h 1 21") != std::string::npos; },
-        30s))
-        << read_file(dir_.file("modbus.log"));
+    EXPECT_TRUE(eventually([&] { return modbus_->saw("write h 1 21"); }, 30s)) << modbus_->output();
     // The edge published the twin document on the upstream topic.
     EXPECT_TRUE(eventually(
         [&] {
@@ -228,10 +212,8 @@ TEST_F(DevicesTest, RegisterValueBecomesTheReportedTwinAndDesiredValueReachesThe
     kubectl_ok(
         "patch device thermo-1 --type json -p "
         "'[{\"op\":\"replace\",\"path\":\"/spec/properties/1/desired/value\",\"value\":\"24\"}]'");
-    EXPECT_TRUE(eventually(
-        [&] { return read_file(dir_.file("modbus.log")).find("write h 1 24") != std::string::npos; },
-        30s))
-        << read_file(dir_.file("modbus.log")) << read_file(dir_.file("mapper.log"));
+    EXPECT_TRUE(eventually([&] { return modbus_->saw("write h 1 24"); }, 30s))
+        << modbus_->output() << read_file(dir_.file("mapper.log"));
     EXPECT_TRUE(eventually([&] { return reported_number("thermo-1", "setpoint", 24); }, 30s))
         << kubectl("get device thermo-1 -o yaml").output;
 
