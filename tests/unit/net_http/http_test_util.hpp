@@ -23,37 +23,11 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "support/coro.hpp"
 #include "support/log_capture.hpp"
 #include "support/test_support.hpp"
 
 namespace kedge::test {
-
-// An io_context run by one background thread for the life of the object.
-class IoThread {
-  public:
-    IoThread() : guard_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-    ~IoThread() {
-        guard_.reset();
-        ioc_.stop();
-        thread_.join();
-    }
-    boost::asio::io_context& ioc() { return ioc_; }
-    boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
-
-    // Runs a coroutine on the loop and waits for its result.
-    template <class T>
-    T run(boost::asio::awaitable<T> aw, std::chrono::seconds limit = std::chrono::seconds(30)) {
-        auto fut = boost::asio::co_spawn(ioc_, std::move(aw), boost::asio::use_future);
-        if (fut.wait_for(limit) != std::future_status::ready)
-            throw std::runtime_error("coroutine did not finish within the test's time limit");
-        return fut.get();
-    }
-
-  private:
-    boost::asio::io_context ioc_;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-    std::thread thread_;
-};
 
 // A blocking TCP client on 127.0.0.1 for sending bytes no HTTP library would send.
 class RawConn {
