@@ -164,6 +164,7 @@ void ControllerImpl::node_connected(const std::string& node) {
     asio::post(ex_, [self = shared_from_this(), node] {
         if (self->stopped_.load()) return;
         self->connected_.insert(node);
+        self->objects_sent_.erase(node);
         self->models_sent_.erase(node);
         self->needs_resync_.erase(node);
         if (self->synced_) self->sync_node(node);
@@ -173,6 +174,7 @@ void ControllerImpl::node_connected(const std::string& node) {
 void ControllerImpl::node_disconnected(const std::string& node) {
     asio::post(ex_, [self = shared_from_this(), node] {
         self->connected_.erase(node);
+        self->objects_sent_.erase(node);
         self->models_sent_.erase(node);
         self->needs_resync_.erase(node);
     });
@@ -186,6 +188,7 @@ void ControllerImpl::sync_node(const std::string& node) {
     models_sent_.erase(node);
     auto devices = devices_->store().by_index(kNodeIndex, node);
     for (const auto& d : devices) send_device(node, d, bus::kOpInsert);
+    if (connected_.contains(node)) objects_sent_.insert(node);
     if (!devices.empty())
         log_->debug("[{}] sent {} device(s) and {} model(s)", node, devices.size(),
                     models_sent_[node].size());
@@ -218,6 +221,7 @@ bool ControllerImpl::send(const std::string& node, bus::Message msg, std::string
     if (r.error().is(errc::queue_full)) {
         with_stats([](auto& s) { ++s.send_failures; });
         needs_resync_.insert(node);
+        objects_sent_.erase(node);
         log_->warn("[{}] send queue full ({}); its devices are sent again later", node, kind);
     }
     return false;

@@ -99,6 +99,9 @@ private:
     std::shared_ptr<kube::client::Informer> devices_, models_;
 
     std::set<std::string, std::less<>> connected_;
+    // Connected nodes that were sent all their devices and models in this session (a
+    // membership/detail request then only needs the list).
+    std::set<std::string, std::less<>> objects_sent_;
     // node -> model key -> resourceVersion sent on this session.
     std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>>
         models_sent_;

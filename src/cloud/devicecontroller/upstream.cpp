@@ -88,8 +88,9 @@ void ControllerImpl::handle_upstream(const std::string& node, bus::Message msg) 
 
 void ControllerImpl::serve_detail(const std::string& node, const bus::Message& msg) {
     with_stats([](auto& s) { ++s.upstream[std::string(bus::kResMembershipDetail)]; });
-    // The objects again (an edge that asks may have lost its store), then the list.
-    sync_node(node);
+    // The objects, unless this session already got them (the connect sends them, and an edge
+    // asks on every connect), then the list.
+    if (!objects_sent_.contains(node)) sync_node(node);
     auto devices = devices_of(node);
     log_->debug("[{}] membership/detail: {} device(s)", node, devices.size());
     send(node, detail_response(msg, std::move(devices), clock_), "membership/detail");

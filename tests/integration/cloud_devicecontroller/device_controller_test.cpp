@@ -157,6 +157,7 @@ TEST_F(DeviceControllerTest, ModelDeviceAndMembershipReachOnlyTheBoundNode) {
     EXPECT_TRUE(membership("edge-b", "added_devices", "default/t1").empty());
 
     // The edge's twin asks for its membership: every device of the node, as a response.
+    const auto sent_before = received("edge-a", "default/device/t1").size();
     auto ask = send_from_edge("edge-a", "get", "membership/detail", json::object{}, "twin", "twin");
     auto detail = answer("edge-a", ask);
     ASSERT_TRUE(detail);
@@ -165,6 +166,9 @@ TEST_F(DeviceControllerTest, ModelDeviceAndMembershipReachOnlyTheBoundNode) {
     EXPECT_EQ(str(at(d, "route.resource")), "membership/detail");
     EXPECT_EQ(str(at(d, "content.devices.0.id")), "default/t1");
     EXPECT_TRUE(at(d, "content.devices.1").is_null());
+    // This session already got the Device: the answer is the list, not the objects again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(received("edge-a", "default/device/t1").size(), sent_before);
 }
 
 TEST_F(DeviceControllerTest, ReportsFromTheBoundNodeReachDeviceStatusOthersAreRefused) {
